@@ -1,0 +1,1 @@
+"""Judging videos: the analytic checker of the procedural world, metrics and eval suites."""

@@ -1,0 +1,1 @@
+"""The procedural world: scene specs, sampling, rendering, captions and prompt parsing."""

@@ -1,0 +1,489 @@
+"""Free text to scene attributes: what a user's prompt (or a training caption) says about a scene.
+
+The analytic checker judges a generated video against these attributes, and prompt expansion
+fills in what they leave open. The reader is a small left-to-right pass over words and set
+phrases: colour and size adjectives wait for the next shape noun, motion and speed attach to the
+nearest object before them (or the next one if none precedes), and camera, weather and
+background phrases are scene-level, so "moving up while the camera pans left" moves the object
+up and the camera left. Words it cannot place are reported, so a user sees what the world model
+cannot do ("not understood: dragon, flying").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from kinema.world.spec import DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
+
+
+@dataclass(frozen=True)
+class _Word:
+    """One recognised word or set phrase: its role and the value it names."""
+
+    kind: str
+    value: object = None
+    plural: bool = False
+    verb: bool = False  # direction verbs ("falling"), which weather words swallow ("snow is falling")
+
+
+COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "red": ("red", "crimson", "scarlet", "ruby", "cherry"),
+    "orange": ("orange", "amber", "tangerine"),
+    "yellow": ("yellow", "gold", "golden", "lemon"),
+    "green": ("green", "emerald", "lime"),
+    "cyan": ("cyan", "teal", "turquoise", "aqua"),
+    "blue": ("blue", "navy", "azure", "cobalt"),
+    "purple": ("purple", "violet", "lavender", "indigo"),
+    "pink": ("pink", "rose", "fuchsia", "magenta"),
+}
+SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "small": ("small", "little", "tiny", "mini"),
+    "medium": ("medium", "medium sized", "mid sized", "average sized", "middle sized"),
+    "large": ("large", "big", "huge", "giant", "enormous", "massive"),
+}
+SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
+    "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot"),
+    "square": ("square", "box", "block", "cube", "tile"),
+    "triangle": ("triangle", "pyramid"),
+    "star": ("star",),
+}
+SHAPE_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "circle": ("round", "circular", "spherical"),
+    "square": ("square shaped", "boxy"),
+    "triangle": ("triangular", "triangle shaped"),
+    "star": ("star shaped",),
+}
+GENERIC_NOUNS: tuple[str, ...] = ("shape", "object", "thing", "item")
+# Words that hand the motion after them to every object so far ("..., all spinning").
+DISTRIBUTIVE_WORDS: tuple[str, ...] = ("all", "both", "each", "every", "they", "them")
+COUNT_WORDS: dict[str, int] = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "1": 1,
+    "two": 2, "pair": 2, "couple": 2, "2": 2,
+    "three": 3, "3": 3,
+}  # fmt: skip
+# Horizontal and vertical components, screen convention (up is -1).
+DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
+    "left": ((-1, 0), ("left", "leftward", "leftwards", "west")),
+    "right": ((1, 0), ("right", "rightward", "rightwards", "east")),
+    "up": ((0, -1), ("up", "upward", "upwards", "upper", "top", "north")),
+    "down": ((0, 1), ("down", "downward", "downwards", "lower", "bottom", "south")),
+    "up-left": ((-1, -1), ("northwest",)),
+    "up-right": ((1, -1), ("northeast",)),
+    "down-left": ((-1, 1), ("southwest",)),
+    "down-right": ((1, 1), ("southeast",)),
+}
+DIRECTION_VERBS: dict[tuple[int, int], tuple[str, ...]] = {
+    (0, 1): ("fall", "falls", "falling", "drop", "drops", "dropping", "sink", "sinks", "sinking",
+             "descend", "descends", "descending", "pour", "pours", "pouring"),
+    (0, -1): ("rise", "rises", "rising", "climb", "climbs", "climbing", "ascend", "ascends", "ascending"),
+}  # fmt: skip
+MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "still": ("still", "stationary", "motionless", "static", "resting", "rests", "unmoving", "immobile",
+              "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
+    "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
+               "up and down"),
+    "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
+               "looping", "in a circle", "in circles", "in a loop", "going round", "going around", "goes round",
+               "goes around", "round and round"),
+    "grow": ("grow", "grows", "growing", "expand", "expands", "expanding", "inflate", "inflates", "inflating",
+             "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger"),
+    "shrink": ("shrink", "shrinks", "shrinking", "contract", "contracts", "contracting", "deflate", "deflates",
+               "deflating", "dwindle", "dwindles", "dwindling", "smaller"),
+    "spin": ("spin", "spins", "spinning", "rotate", "rotates", "rotating", "twirl", "twirls", "twirling",
+             "turn", "turns", "turning", "whirl", "whirls", "whirling", "turning round", "turns round",
+             "spinning round"),
+}  # fmt: skip
+SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "fast": ("fast", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
+             "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace"),
+    "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
+             "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace"),
+}  # fmt: skip
+MOVE_VERBS: tuple[str, ...] = (
+    "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
+    "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
+    "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
+    "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
+    "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
+)  # fmt: skip
+TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky"),
+    "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
+    "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
+              "under the stars", "beneath the stars", "in the dark"),
+    "stripes": ("stripes", "striped", "stripy", "stripe"),
+}  # fmt: skip
+TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gray": ("gray", "grey", "light gray", "light grey"),
+    "beige": ("beige", "cream"),
+    "white": ("white",),
+    "charcoal": ("charcoal", "black", "dark gray", "dark grey"),
+}
+WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
+             "falling snow"),
+    "rain": ("rain", "rains", "raining", "rainy", "rainfall", "raindrops", "drizzle", "drizzling", "downpour",
+             "rainstorm", "falling rain"),
+}  # fmt: skip
+OCCLUDER_WORDS: tuple[str, ...] = (
+    "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
+)  # fmt: skip
+CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
+STATIC_CAMERA_PHRASES: tuple[str, ...] = (
+    "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
+    "no pan", "no panning",
+)  # fmt: skip
+BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
+# Function words and request filler that say nothing about the scene. Style words
+# ("cinematic", "beautiful") are deliberately absent: the world cannot render them, so they are
+# reported as not understood.
+STOPWORDS: frozenset[str] = frozenset(
+    """the is are was were be been being it its this that these those there here with while whilst as and or
+    but of in on at to toward towards into onto from by for across through over under beneath below above
+    against behind front beside near around along then also very really slightly too so other
+    which who where when some just only again we you i me please show shows showing featuring features
+    has have having make makes generate create render see does do video clip scene shot footage frame screen
+    middle centre center place way pace speed plain day time shaped sized""".split()
+)
+PUNCTUATION = ".,;:!?"
+# Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").
+SCENE_KINDS: frozenset[str] = frozenset(
+    {"background", "tone", "bg_noun", "weather", "occluder", "camera", "camera_none"}
+)
+
+
+def _build_lexicon() -> dict[tuple[str, ...], _Word]:
+    """Every known word and set phrase, keyed by its word tuple."""
+    entries: list[tuple[str, _Word]] = []
+    entries += [(w, _Word("colour", c)) for c, ws in COLOUR_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("size", s)) for s, ws in SIZE_SYNONYMS.items() for w in ws]
+    for shape, nouns in SHAPE_NOUNS.items():
+        entries += [(n, _Word("shape", shape)) for n in nouns]
+        entries += [(_plural(n), _Word("shape", shape, plural=True)) for n in nouns]
+    entries += [(w, _Word("shape_adj", s)) for s, ws in SHAPE_ADJECTIVES.items() for w in ws]
+    entries += [(n, _Word("generic")) for n in GENERIC_NOUNS]
+    entries += [(_plural(n), _Word("generic", plural=True)) for n in GENERIC_NOUNS]
+    entries += [("something", _Word("something"))]
+    entries += [(w, _Word("all")) for w in DISTRIBUTIVE_WORDS]
+    entries += [(w, _Word("count", n)) for w, n in COUNT_WORDS.items()]
+    entries += [(w, _Word("direction", comp)) for comp, ws in DIRECTION_COMPONENTS.values() for w in ws]
+    entries += [(w, _Word("direction", comp, verb=True)) for comp, ws in DIRECTION_VERBS.items() for w in ws]
+    entries += [(w, _Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, _Word("background", b)) for b, ws in TEXTURED_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("tone", t)) for t, ws in TONE_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("bg_noun")) for w in BACKGROUND_NOUNS]
+    entries += [(w, _Word("weather", x)) for x, ws in WEATHER_SYNONYMS.items() for w in ws]
+    entries += [(w, _Word("occluder")) for w in OCCLUDER_WORDS]
+    entries += [(w, _Word("camera")) for w in CAMERA_WORDS]
+    entries += [(w, _Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
+    entries += [(w, _Word("stop")) for w in STOPWORDS]
+    entries += [(p, _Word("boundary")) for p in PUNCTUATION]
+    lexicon: dict[tuple[str, ...], _Word] = {}
+    for text, word in entries:
+        key = tuple(text.split())
+        if key in lexicon and lexicon[key] != word:
+            raise ValueError(f"prompt lexicon gives {text!r} two meanings: {lexicon[key]} and {word}")
+        lexicon[key] = word
+    return lexicon
+
+
+def _plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("x", "s", "sh", "ch")) else "s")
+
+
+_LEXICON = _build_lexicon()
+_LONGEST_PHRASE = max(len(key) for key in _LEXICON)
+_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words and sentence punctuation; apostrophes vanish ("doesn't" -> "doesnt")."""
+    return _TOKEN.findall(text.lower().replace("'", "").replace("\u2019", ""))
+
+
+def _lex(tokens: list[str]) -> list[tuple[str, _Word | None]]:
+    """Greedy longest-match of set phrases; unrecognised words come back with None."""
+    out: list[tuple[str, _Word | None]] = []
+    i = 0
+    while i < len(tokens):
+        for length in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1):
+            key = tuple(tokens[i : i + length])
+            if key in _LEXICON:
+                out.append((" ".join(key), _LEXICON[key]))
+                i += length
+                break
+        else:
+            out.append((tokens[i], None))
+            i += 1
+    return out
+
+
+@dataclass
+class _Group:
+    """One noun phrase: `count` objects that share shape, size, motion and speed."""
+
+    count: int | None = None
+    shape: str | None = None
+    colours: list[str] = field(default_factory=list)
+    size: str | None = None
+    motion: str | None = None
+    speed: str | None = None
+    plural: bool = False
+    generic: bool = False
+    saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
+
+    def has_attributes(self) -> bool:
+        return bool(self.colours) or any(v is not None for v in (self.shape, self.size, self.motion, self.speed))
+
+    def objects(self) -> list[Attributes]:
+        """Expand to one Attributes per object; a list of colours names one object each."""
+        number = max(self.count or (2 if self.plural else 1), len(self.colours))
+        out = []
+        for index in range(number):
+            if len(self.colours) == 1:
+                colour: str | None = self.colours[0]
+            else:
+                colour = self.colours[index] if index < len(self.colours) else None
+            out.append(Attributes(self.shape, colour, self.size, self.motion, self.speed))
+        return out
+
+
+class _Reader:
+    """The left-to-right pass: feeds recognised words into object groups and scene fields."""
+
+    def __init__(self) -> None:
+        self.groups: list[_Group] = []
+        self.pending = _Group()  # adjectives waiting for their noun
+        self.unknown: list[str] = []
+        self.background: str | None = None
+        self.camera_pan: str | None = None
+        self.weather: str | None = None
+        self.occluder: bool | None = None
+        self.camera_mode = False  # after "camera"/"pans": the next direction is the camera's
+        self.weather_tail = 0  # 1 after a weather word, 2 after a swallowed "falling"
+        self.postposed: _Group | None = None  # "something red": adjectives after the noun
+        self.distribute = False  # after "all"/"both": motion goes to every object so far
+        self.previous_kind = ""
+
+    def feed(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        """Consume one word or phrase, knowing the next one for the few look-ahead rules."""
+        kind = word.kind if word is not None else "unknown"
+        if kind == "stop":
+            return
+        if self.camera_mode and self._feed_camera(text, word):
+            self.previous_kind = kind
+            return
+        after_weather = self.weather_tail and word is not None and word.kind == "direction"
+        if after_weather and (word.verb or self.weather_tail == 2):  # type: ignore[union-attr]
+            self.weather_tail = 2  # "snow is falling (down)" says nothing about the objects
+            return
+        self.weather_tail = 0
+        handler = getattr(self, f"_on_{kind}")
+        handler(text, word, following)
+        if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():
+            self.pending = _Group()  # the "a" of "in a meadow" or "with a static camera"
+        self.previous_kind = kind
+
+    def _feed_camera(self, text: str, word: _Word | None) -> bool:
+        """While a pan is being described, take its direction; False once the phrase has ended."""
+        if word is None or word.kind in ("boundary", "count", "colour", "size", "shape", "generic", "something"):
+            self.camera_mode = False
+            return False
+        if word.kind == "direction":
+            horizontal = word.value[0]  # type: ignore[index]
+            if horizontal:
+                self.camera_pan = "left" if horizontal < 0 else "right"
+            else:
+                self.unknown.append(text)  # the world's camera only pans sideways
+            self.camera_mode = False
+            return True
+        if word.kind == "motion" and word.value == "still":
+            self.camera_pan, self.camera_mode = "none", False
+            return True
+        if word.kind in ("verb", "speed", "camera"):
+            return True
+        self.camera_mode = False
+        return False
+
+    def _on_unknown(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        self.unknown.append(text)
+        if self.pending.count is not None:
+            self.pending.saw_unknown = True
+
+    def _on_boundary(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        self.postposed, self.distribute = None, False
+
+    def _on_verb(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        pass  # "moving", "slides": the direction or motion word that follows carries the meaning
+
+    def _on_count(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.postposed = None
+        self.pending.count = max(self.pending.count or 0, int(word.value))  # type: ignore[arg-type]
+
+    def _on_colour(self, text: str, word: _Word, following: _Word | None) -> None:
+        if following is not None and following.kind in ("background", "occluder"):
+            return  # "blue sky", "green lawn", "red wall": describes the scene, not an object
+        if following is not None and following.kind == "bg_noun":
+            self.unknown.append(text)  # the world has no coloured plain backgrounds
+            return
+        target = self._adjective_target()
+        if word.value not in target.colours:
+            target.colours.append(str(word.value))
+
+    def _on_size(self, text: str, word: _Word, following: _Word | None) -> None:
+        if following is not None and following.kind in ("background", "occluder"):
+            return  # "a big field", "a large wall"
+        self._adjective_target().size = str(word.value)
+
+    def _on_shape_adj(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.pending.shape = str(word.value)
+
+    def _adjective_target(self) -> _Group:
+        """'something red' gives the adjective to the noun before it; otherwise it waits for the next noun."""
+        if self.postposed is not None and self.pending.count is None and not self.pending.has_attributes():
+            return self.postposed
+        return self.pending
+
+    def _on_shape(self, text: str, word: _Word, following: _Word | None) -> None:
+        if text == "circles" and self.previous_kind in ("shape", "generic") and not self.pending.has_attributes():
+            for target in self._motion_targets(word):
+                target.motion = "circle"  # "the ball circles": a verb, not a second noun
+            return
+        self._close_pending(str(word.value), word.plural, generic=False)
+
+    def _on_generic(self, text: str, word: _Word, following: _Word | None) -> None:
+        self._close_pending(self.pending.shape, word.plural, generic=True)
+
+    def _on_something(self, text: str, word: _Word, following: _Word | None) -> None:
+        self._close_pending(self.pending.shape, plural=False, generic=True)
+        self.postposed = self.groups[-1]
+
+    def _close_pending(self, shape: str | None, plural: bool, generic: bool) -> None:
+        """A noun ends the waiting adjectives: they become one group of objects."""
+        group = self.pending
+        group.shape, group.plural, group.generic = shape, plural, generic
+        self.groups.append(group)
+        self.pending = _Group()
+        self.postposed, self.distribute = None, False
+
+    def _motion_targets(self, word: _Word) -> list[_Group]:
+        """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
+        pending = self.pending
+        if pending.has_attributes() or (pending.count is not None and not self.groups):
+            return [pending]
+        # "a cat jumping": the motion belongs to the unknown noun after the count, not the object before.
+        # A bare speed does not ("a ball moving to a corner quickly").
+        if pending.count is not None and pending.saw_unknown and word.kind != "speed":
+            return [pending]
+        if not self.groups:
+            return [pending]
+        return list(self.groups) if self.distribute else [self.groups[-1]]
+
+    def _on_motion(self, text: str, word: _Word, following: _Word | None) -> None:
+        for target in self._motion_targets(word):
+            target.motion = str(word.value)
+
+    def _on_speed(self, text: str, word: _Word, following: _Word | None) -> None:
+        for target in self._motion_targets(word):
+            target.speed = str(word.value)
+
+    def _on_direction(self, text: str, word: _Word, following: _Word | None) -> None:
+        """Directions combine across axes ('up and to the left'); a later word on one axis replaces it."""
+        for target in self._motion_targets(word):
+            horizontal, vertical = word.value  # type: ignore[misc]
+            if target.motion in DIRECTIONS:
+                old_h, old_v = (int(c) for c in DIRECTIONS[target.motion])
+                horizontal, vertical = horizontal or old_h, vertical or old_v
+            target.motion = _direction_name(horizontal, vertical)
+
+    def _on_all(self, text: str, word: _Word, following: _Word | None) -> None:
+        if following is not None and following.kind in ("shape", "generic", "colour", "size", "shape_adj"):
+            if text == "both":
+                self.pending.count = max(self.pending.count or 0, 2)  # "both balls"
+            return
+        self.distribute = bool(self.groups)
+
+    def _on_background(self, text: str, word: _Word, following: _Word | None) -> None:
+        if self.background == "night" and word.value == "sky":
+            return  # "the stars ... in the sky": a night sky is still night
+        self.background = str(word.value)
+
+    def _on_tone(self, text: str, word: _Word, following: _Word | None) -> None:
+        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something"):
+            self.unknown.append(text)  # "a white ball": the world has no white objects
+            return
+        if following is not None and following.kind in ("background", "occluder"):
+            return  # "gray sky", "white stripes"
+        if self.background not in PANNABLE_BACKGROUNDS:  # a texture outranks a tone ("striped white backdrop")
+            self.background = str(word.value)
+
+    def _on_bg_noun(self, text: str, word: _Word, following: _Word | None) -> None:
+        pass
+
+    def _on_weather(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.weather = str(word.value)
+        self.weather_tail = 1
+
+    def _on_occluder(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.occluder = True
+
+    def _on_camera(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.camera_mode = True
+
+    def _on_camera_none(self, text: str, word: _Word, following: _Word | None) -> None:
+        self.camera_pan = "none"
+
+    def result(self) -> SceneAttributes:
+        """Flush adjectives that never met a noun and drop bare headers ('Two shapes: ...')."""
+        if self.pending.has_attributes():
+            self.groups.append(self.pending)
+        groups = [g for g in self.groups if g.has_attributes() or not g.generic]
+        if not groups:
+            groups = self.groups  # "two things": the count is all the prompt says
+        return SceneAttributes(
+            objects=tuple(obj for group in groups for obj in group.objects()),
+            background=self.background,
+            camera_pan=self.camera_pan,
+            weather=self.weather,
+            occluder=self.occluder,
+            unknown_words=tuple(dict.fromkeys(self.unknown)),
+        )
+
+
+def _direction_name(horizontal: int, vertical: int) -> str:
+    for name, (dx, dy) in DIRECTIONS.items():
+        if (int(dx), int(dy)) == (horizontal, vertical):
+            return name
+    raise ValueError(f"no direction has components ({horizontal}, {vertical})")
+
+
+def parse_prompt(text: str) -> SceneAttributes:
+    """The attributes a free-text prompt mentions; everything it leaves open stays None."""
+    if not isinstance(text, str):
+        raise ValueError(f"prompt must be a string; got {type(text).__name__}")
+    words = _lex(tokenize(text))
+    reader = _Reader()
+    for index, (surface, word) in enumerate(words):
+        following = words[index + 1][1] if index + 1 < len(words) else None
+        reader.feed(surface, word, following)
+    return reader.result()
+
+
+def complete_scene(attrs: SceneAttributes) -> SceneAttributes:
+    """Read a training caption as the whole truth: no pan, weather or wall mentioned means none."""
+    return replace(
+        attrs,
+        camera_pan="none" if attrs.camera_pan is None else attrs.camera_pan,
+        weather="none" if attrs.weather is None else attrs.weather,
+        occluder=bool(attrs.occluder),
+    )
+
+
+def describe_unknown(attrs: SceneAttributes) -> str | None:
+    """A message naming the words the world model could not use, or None when all were understood."""
+    if not attrs.unknown_words:
+        return None
+    return "not understood: " + ", ".join(attrs.unknown_words)

@@ -1,0 +1,233 @@
+"""Drawing random scenes from a seed: the training stream, test fixtures and eval prompts.
+
+Every draw keeps all objects inside the frame for the whole duration it is laid out for, at any
+aspect ratio, and respects the held-out combinations (excluded from training, or only those).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinema.world.heldout import is_heldout
+from kinema.world.motion import REACH, object_track, pan_velocity
+from kinema.world.spec import (
+    BACKGROUNDS,
+    COLOURS,
+    DIRECTIONS,
+    FLOOR_Y,
+    MOTIONS,
+    PANNABLE_BACKGROUNDS,
+    SHAPES,
+    SIZES,
+    SPEEDS,
+    ObjectSpec,
+    Occluder,
+    SceneSpec,
+)
+
+TOP_Y = 0.06  # objects stay below this line (heights)
+HELDOUT_POLICIES = ("exclude", "only", "allow")
+
+
+@dataclass(frozen=True)
+class WorldDistribution:
+    """What the sampler draws from; narrow it for a curriculum (one object, fewer motions)."""
+
+    object_counts: tuple[int, ...] = (1, 2, 3)
+    object_count_weights: tuple[float, ...] = (0.5, 0.3, 0.2)
+    shapes: tuple[str, ...] = SHAPES
+    colours: tuple[str, ...] = tuple(COLOURS)
+    sizes: tuple[str, ...] = tuple(SIZES)
+    motions: tuple[str, ...] = MOTIONS
+    backgrounds: tuple[str, ...] = BACKGROUNDS
+    p_occluder: float = 0.12
+    p_camera_pan: float = 0.2
+    p_weather: float = 0.15
+    heldout: str = "exclude"  # "exclude": never a held-out combination; "only": the first object is one
+
+    def __post_init__(self) -> None:
+        if self.heldout not in HELDOUT_POLICIES:
+            raise ValueError(f"heldout must be one of {HELDOUT_POLICIES}; got {self.heldout!r}")
+        if len(self.object_counts) != len(self.object_count_weights):
+            raise ValueError("object_counts and object_count_weights must have the same length")
+
+
+def sample_scene(seed: int | np.random.Generator, duration: float = 2.125, dist: WorldDistribution = WorldDistribution()) -> SceneSpec:
+    """Draw one scene laid out to stay in frame for `duration` seconds; the same seed gives the same scene."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    background = str(rng.choice(dist.backgrounds))
+    pan = "none"
+    if background in PANNABLE_BACKGROUNDS and rng.random() < dist.p_camera_pan:
+        pan = str(rng.choice(["left", "right"]))
+    weather = str(rng.choice(["snow", "rain"])) if rng.random() < dist.p_weather else "none"
+    weights = np.asarray(dist.object_count_weights) / sum(dist.object_count_weights)
+    count = int(rng.choice(dist.object_counts, p=weights))
+    times = np.linspace(0.0, duration, max(9, int(duration * 8) + 1))
+    objects: list[ObjectSpec] = []
+    occluder = None
+    if rng.random() < dist.p_occluder:
+        occluded = sample_occluded_object(rng, dist, times, pan)
+        if occluded is not None:
+            objects.append(occluded[0])
+            occluder = occluded[1]
+    while len(objects) < count:
+        obj = sample_object(rng, dist, times, pan, objects, occluder, want_heldout=dist.heldout == "only" and not objects)
+        if obj is None:
+            break
+        objects.append(obj)
+    if not objects:
+        raise RuntimeError(f"could not place any object for duration {duration} s; shorten the duration or widen the distribution")
+    scene_seed = int(rng.integers(0, 2**31 - 1))
+    return SceneSpec(tuple(objects), background, pan, weather, occluder, scene_seed, duration)
+
+
+def sample_object(
+    rng: np.random.Generator,
+    dist: WorldDistribution,
+    times: np.ndarray,
+    pan: str,
+    taken: list[ObjectSpec],
+    occluder: Occluder | None = None,
+    want_heldout: bool = False,
+    attempts: int = 200,
+) -> ObjectSpec | None:
+    """Draw an object that stays in frame, never touches another, starts clear of the wall and honours the held-out policy."""
+    used = {obj.colour for obj in taken}
+    colours = [c for c in dist.colours if c not in used]
+    if not colours:
+        return None
+    for _ in range(attempts):
+        shape, colour = str(rng.choice(dist.shapes)), str(rng.choice(colours))
+        size, motion = str(rng.choice(dist.sizes)), str(rng.choice(dist.motions))
+        if not heldout_allowed(dist.heldout, want_heldout, colour, shape, motion):
+            continue
+        obj = place_object(rng, shape, colour, size, motion, times, pan)
+        if obj is not None and not overlaps(obj, taken, times, pan) and not behind_wall_at_start(obj, occluder):
+            return obj
+    return None
+
+
+def heldout_allowed(policy: str, want_heldout: bool, colour: str, shape: str, motion: str) -> bool:
+    """Whether a drawn (colour, shape, motion) may enter the scene under the held-out policy."""
+    held = is_heldout(colour, shape, motion)
+    if policy == "exclude":
+        return not held
+    if want_heldout:
+        return held
+    return policy == "allow" or not held
+
+
+def place_object(rng, shape: str, colour: str, size: str, motion: str, times: np.ndarray, pan: str) -> ObjectSpec | None:
+    """Pick a start position (and motion details) keeping the object in frame over `times`; None if impossible."""
+    if motion == "spin" and shape == "circle":
+        return None  # a spinning disc looks exactly like a still one
+    speed = str(rng.choice(list(SPEEDS))) if motion in DIRECTIONS else None
+    if motion == "grow" and size == "large":
+        size = "medium"
+    if motion == "shrink" and size == "small":
+        size = "medium"
+    details = dict(
+        bounce_height=float(rng.uniform(0.2, 0.45)),
+        phase=float(rng.uniform(0, 1)),
+        turn=int(rng.choice([1, -1])),
+        circle_radius=float(rng.uniform(0.12, 0.2)),
+    )
+    for candidate_speed in ([speed, "slow"] if speed == "fast" else [speed]):
+        probe = ObjectSpec(shape, colour, size, motion, candidate_speed, 0.0, 0.0, **details)
+        start = free_start(probe, times, pan, rng)
+        if start is not None:
+            return ObjectSpec(shape, colour, size, motion, candidate_speed, start[0], start[1], **details)
+    return None
+
+
+def free_start(probe: ObjectSpec, times: np.ndarray, pan: str, rng: np.random.Generator) -> tuple[float, float] | None:
+    """A uniformly drawn start centre keeping the probe (laid out from 0, 0) inside the frame; None if none exists."""
+    track = object_track(probe, times, pan)
+    reach = SIZES[probe.size] * REACH[probe.shape] * track.scale  # an upper bound in widths and in heights
+    x_low, x_high = float(np.max(reach - track.x)), float(np.min(1.0 - reach - track.x))
+    y_low, y_high = float(np.max(TOP_Y + reach - track.y)), float(np.min(FLOOR_Y - reach - track.y))
+    if probe.motion == "bounce":  # y is set by the floor, not the start
+        y_low, y_high = 0.0, 0.0
+        if float(np.min(track.y - reach)) < TOP_Y:
+            return None
+    if x_low > x_high or y_low > y_high:
+        return None
+    return float(rng.uniform(x_low, x_high)), float(rng.uniform(y_low, y_high))
+
+
+def in_frame(obj: ObjectSpec, times: np.ndarray, pan: str) -> bool:
+    """True when the object's whole extent stays inside the frame at every time, at any aspect ratio."""
+    track = object_track(obj, times, pan)
+    reach = SIZES[obj.size] * REACH[obj.shape] * track.scale  # an upper bound in widths and in heights
+    return bool(
+        np.all(track.x - reach >= 0.0)
+        and np.all(track.x + reach <= 1.0)
+        and np.all(track.y - reach >= TOP_Y)
+        and np.all(track.y + reach <= FLOOR_Y + 1e-6)
+    )
+
+
+def overlaps(obj: ObjectSpec, others: list[ObjectSpec], times: np.ndarray, pan: str) -> bool:
+    """Whether obj comes near any other object during the clip, at any aspect ratio.
+
+    Objects never touch, so every object stays whole and trackable (the checker relies on it).
+    The test is per axis in frame units, which bounds pixel distance from below at any aspect.
+    """
+    track = object_track(obj, times, pan)
+    reach = SIZES[obj.size] * REACH[obj.shape] * track.scale
+    for other in others:
+        other_track = object_track(other, times, pan)
+        other_reach = SIZES[other.size] * REACH[other.shape] * other_track.scale
+        gap = np.maximum(np.abs(track.x - other_track.x), np.abs(track.y - other_track.y))
+        if np.any(gap < reach + other_reach + 0.01):
+            return True
+    return False
+
+
+def behind_wall_at_start(obj: ObjectSpec, occluder: Occluder | None) -> bool:
+    """Whether obj starts (partly) hidden by the wall: every object is first seen whole."""
+    if occluder is None:
+        return False
+    return abs(obj.x - occluder.x) < occluder.width / 2.0 + SIZES[obj.size] * REACH[obj.shape] + 0.01
+
+
+def sample_occluded_object(rng, dist: WorldDistribution, times: np.ndarray, pan: str) -> tuple[ObjectSpec, Occluder] | None:
+    """An object moving left or right that passes fully behind a wall placed on its path mid-clip."""
+    duration = float(times[-1])
+    sideways = [m for m in ("left", "right") if m in dist.motions]
+    sizes = [s for s in ("small", "medium") if s in dist.sizes]
+    if not sideways or not sizes:
+        return None
+    for _ in range(50):
+        shape, colour = str(rng.choice(dist.shapes)), str(rng.choice(dist.colours))
+        motion, size = str(rng.choice(sideways)), str(rng.choice(sizes))
+        if not heldout_allowed(dist.heldout, dist.heldout == "only", colour, shape, motion):
+            continue
+        for speed in ("fast", "slow"):
+            placed = place_behind_wall(rng, ObjectSpec(shape, colour, size, motion, speed, 0.5, 0.5), times, pan)
+            if placed is not None:
+                return placed
+    return None
+
+
+def place_behind_wall(rng, probe: ObjectSpec, times: np.ndarray, pan: str) -> tuple[ObjectSpec, Occluder] | None:
+    """Centre the object's path on the frame, put the wall where it is mid-clip, check it starts and ends clear."""
+    duration = float(times[-1])
+    radius = SIZES[probe.size] * REACH[probe.shape]
+    wall = 2.4 * radius  # wider than the object, so it is fully hidden for a moment
+    mid = float(np.interp(duration / 2, times, object_track(probe, times, pan).x))
+    y0 = float(rng.uniform(TOP_Y + radius + 0.02, FLOOR_Y - radius))
+    obj = ObjectSpec(probe.shape, probe.colour, probe.size, probe.motion, probe.speed, probe.x + 0.5 - mid, y0)
+    if not in_frame(obj, times, pan):
+        return None
+    track = object_track(obj, times, pan)
+    cross = float(rng.uniform(0.4, 0.6)) * duration
+    wall_world = float(np.interp(cross, times, track.x)) - pan_velocity(pan) * cross
+    wall_screen = wall_world + pan_velocity(pan) * times
+    clear = wall / 2.0 + radius + 0.01
+    if abs(track.x[0] - wall_screen[0]) < clear or abs(track.x[-1] - wall_screen[-1]) < clear:
+        return None
+    return obj, Occluder(x=wall_world, width=wall)

@@ -1,0 +1,129 @@
+"""Free user prompts map to the attributes they mention, and unknown words are reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from kinema.world.prompts import complete_scene, describe_unknown, parse_prompt, tokenize
+from kinema.world.spec import Attributes, SceneAttributes
+
+
+def obj(shape=None, colour=None, size=None, motion=None, speed=None) -> Attributes:
+    return Attributes(shape=shape, colour=colour, size=size, motion=motion, speed=speed)
+
+
+def scene(*objects: Attributes, unknown: tuple[str, ...] = (), **scene_fields) -> SceneAttributes:
+    return SceneAttributes(objects=tuple(objects), unknown_words=unknown, **scene_fields)
+
+
+CASES: list[tuple[str, SceneAttributes]] = [
+    ("a ball rolling left", scene(obj("circle", motion="left"))),
+    ("crimson square going up at night", scene(obj("square", "red", motion="up"), background="night")),
+    ("Two small stars spinning on grass",
+     scene(obj("star", size="small", motion="spin"), obj("star", size="small", motion="spin"), background="grass")),
+    ("a big blue ball bouncing while it snows, camera panning right",
+     scene(obj("circle", "blue", "large", "bounce"), weather="snow", camera_pan="right")),
+    ("a yellow triangle moving quickly toward the upper right",
+     scene(obj("triangle", "yellow", motion="up-right", speed="fast"))),
+    ("a purple dot slowly drifting down", scene(obj("circle", "purple", motion="down", speed="slow"))),
+    ("a cat jumping", scene(obj(motion="bounce"), unknown=("cat",))),
+    ("two red balls", scene(obj("circle", "red"), obj("circle", "red"))),
+    ("a red ball moving up while the camera pans left", scene(obj("circle", "red", motion="up"), camera_pan="left")),
+    ("something red moving left", scene(obj(colour="red", motion="left"))),
+    ("a red thing", scene(obj(colour="red"))),
+    ("A scarlet cube falling", scene(obj("square", "red", motion="down"))),
+    ("golden orb rising slowly into a cloudy sky",
+     scene(obj("circle", "yellow", motion="up", speed="slow"), background="sky")),
+    ("an emerald pyramid sinking to the left", scene(obj("triangle", "green", motion="down-left"))),
+    ("a teal disk going up and to the left fast", scene(obj("circle", "cyan", motion="up-left", speed="fast"))),
+    ("Navy box heading rightwards", scene(obj("square", "blue", motion="right"))),
+    ("a violet star twirling", scene(obj("star", "purple", motion="spin"))),
+    ("a fuchsia sphere getting bigger", scene(obj("circle", "pink", motion="grow"))),
+    ("tiny amber block shrinking", scene(obj("square", "orange", "small", "shrink"))),
+    ("a huge tangerine tile inflating", scene(obj("square", "orange", "large", "grow"))),
+    ("a mid-sized lime orb orbiting", scene(obj("circle", "green", "medium", "circle"))),
+    ("a stationary turquoise triangle in a meadow", scene(obj("triangle", "cyan", motion="still"), background="grass")),
+    ("a red ball and a blue box", scene(obj("circle", "red"), obj("square", "blue"))),
+    ("a pair of pink stars hopping under a starry sky",
+     scene(obj("star", "pink", motion="bounce"), obj("star", "pink", motion="bounce"), background="night")),
+    ("three green dots", scene(*[obj("circle", "green")] * 3)),
+    ("a red ball moves left and a blue ball moves right",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
+    ("Spinning slowly, a red star", scene(obj("star", "red", motion="spin", speed="slow"))),
+    ("a ball behind a wall on a white background",
+     scene(obj("circle"), occluder=True, background="white")),
+    ("a cobalt square on a dark grey backdrop with a static camera",
+     scene(obj("square", "blue"), background="charcoal", camera_pan="none")),
+    ("a lemon circle in the rain, tracking left",
+     scene(obj("circle", "yellow"), weather="rain", camera_pan="left")),
+    ("a rose triangle drifting northeast over stripes",
+     scene(obj("triangle", "pink", motion="up-right"), background="stripes")),
+    ("a beautiful cinematic shot of a dragon flying", scene(unknown=("beautiful", "cinematic", "dragon", "flying"))),
+    ("a blue ball on green grass", scene(obj("circle", "blue"), background="grass")),
+    ("a white ball", scene(obj("circle"), unknown=("white",))),
+    ("a round red object that isn't moving", scene(obj("circle", "red", motion="still"))),
+    ("a red and a blue ball", scene(obj("circle", "red"), obj("circle", "blue"))),
+    ("a red square, a green star and a blue circle, all spinning",
+     scene(obj("square", "red", motion="spin"), obj("star", "green", motion="spin"),
+           obj("circle", "blue", motion="spin"))),
+    ("a ball moving to a corner quickly", scene(obj("circle", speed="fast"), unknown=("corner",))),
+    ("a red ball and a cat jumping", scene(obj("circle", "red"), obj(motion="bounce"), unknown=("cat",))),
+    ("snow is falling on a rising ball", scene(obj("circle", motion="up"), weather="snow")),
+    ("a ball moving down as snow falls", scene(obj("circle", motion="down"), weather="snow")),
+    ("a star in falling snow", scene(obj("star"), weather="snow")),
+    ("the camera pans up over a red ball", scene(obj("circle", "red"), unknown=("up",))),
+    ("A RED BALL!!! Moving LEFT, fast.", scene(obj("circle", "red", motion="left", speed="fast"))),
+    ("a square going round in a loop", scene(obj("square", motion="circle"))),
+    ("a green ball rotating slowly during the daytime",
+     scene(obj("circle", "green", motion="spin", speed="slow"), background="sky", unknown=("during",))),
+    ("two things moving left", scene(obj(motion="left"), obj(motion="left"))),
+    ("Two shapes: a red ball and a blue box", scene(obj("circle", "red"), obj("square", "blue"))),
+    ("a ball jumping up and down near a pillar", scene(obj("circle", motion="bounce"), occluder=True)),
+    ("a purple star with a red ball behind it", scene(obj("star", "purple"), obj("circle", "red"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prompt", "expected"), CASES, ids=[case[0] for case in CASES])
+def test_prompt_table(prompt: str, expected: SceneAttributes) -> None:
+    assert parse_prompt(prompt) == expected
+
+
+def test_scene_direction_words_never_move_objects() -> None:
+    parsed = parse_prompt("a red ball moving up while the camera pans left")
+    assert parsed.objects[0].motion == "up"
+    assert parsed.camera_pan == "left"
+    parsed = parse_prompt("panning right, a green star drifts down")
+    assert (parsed.camera_pan, parsed.objects[0].motion) == ("right", "down")
+
+
+def test_motion_before_any_object_goes_to_the_next_one() -> None:
+    parsed = parse_prompt("slowly sinking, a tiny blue square")
+    assert parsed.objects == (obj("square", "blue", "small", "down", "slow"),)
+
+
+def test_empty_prompt_says_nothing() -> None:
+    assert parse_prompt("") == SceneAttributes()
+    assert parse_prompt("   ...  ") == SceneAttributes()
+    assert parse_prompt("").count is None
+
+
+def test_complete_scene_fills_absent_scene_fields() -> None:
+    parsed = complete_scene(parse_prompt("a red ball on grass"))
+    assert (parsed.camera_pan, parsed.weather, parsed.occluder) == ("none", "none", False)
+    kept = complete_scene(parse_prompt("a red ball on grass, the camera pans right, in the rain, behind a wall"))
+    assert (kept.camera_pan, kept.weather, kept.occluder) == ("right", "rain", True)
+
+
+def test_describe_unknown_names_the_words() -> None:
+    assert describe_unknown(parse_prompt("a dragon flying")) == "not understood: dragon, flying"
+    assert describe_unknown(parse_prompt("a red ball moving left")) is None
+    assert describe_unknown(parse_prompt("a cat and another cat")) == "not understood: cat"
+
+
+def test_tokenize_drops_apostrophes_and_splits_hyphens() -> None:
+    assert tokenize("It doesn't move; up-left!") == ["it", "doesnt", "move", ";", "up", "left", "!"]
+
+
+def test_non_string_prompt_is_rejected() -> None:
+    with pytest.raises(ValueError, match="prompt must be a string"):
+        parse_prompt(None)  # type: ignore[arg-type]
