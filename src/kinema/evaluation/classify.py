@@ -97,7 +97,7 @@ def classify_motion(track: ObjectTrack, fps: float, pan_velocity: float) -> Moti
     if speed >= MOVING_SPEED:
         octant = int(round(math.atan2(vy, vx) / (math.pi / 4))) % 8
         return Motion(OCTANTS[octant], "slow" if speed < SPEED_EDGE else "fast", velocity, growth)
-    if spin_rate(track, fps) > 0.35:
+    if spin_rate(track, fps) > 0.5:
         return Motion("spin", None, velocity, growth)
     return Motion("still", None, velocity, growth)
 
@@ -119,12 +119,12 @@ def is_circling(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 def is_bouncing(x: np.ndarray, y: np.ndarray) -> bool:
-    """Up and down on one spot with at least one sharp turn at the bottom (the floor)."""
-    if np.ptp(y) < 0.08 or np.ptp(x) > 0.06:
+    """Up and down on one spot: some frame is lower than frames both before and after it by a clear margin."""
+    if np.ptp(y) < 0.08 or np.ptp(x) > 0.06 or len(y) < 3:
         return False
-    step = np.diff(y)
-    turns_at_bottom = np.sum((step[:-1] > 0) & (step[1:] < 0))  # y grows downwards
-    return bool(turns_at_bottom >= 1)
+    rise_before = y[1:-1] - np.minimum.accumulate(y)[:-2]  # y grows downwards
+    rise_after = y[1:-1] - np.minimum.accumulate(y[::-1])[::-1][2:]
+    return bool(np.any((rise_before > 0.05) & (rise_after > 0.05)))
 
 
 def spin_rate(track: ObjectTrack, fps: float) -> float:
@@ -135,11 +135,12 @@ def spin_rate(track: ObjectTrack, fps: float) -> float:
     if relative[index] < ROUND_BELOW:
         return 0.0
     order = HARMONICS[index]
-    phase = np.where(whole, track.orientation[:, index], np.nan)
-    steps = np.diff(phase)
-    steps = np.abs(np.mod(steps + math.pi, 2 * math.pi) - math.pi) / order  # object turn per frame
-    steps = steps[~np.isnan(steps)]
-    return float(np.median(steps) * fps) if len(steps) else 0.0
+    frames = np.flatnonzero(whole & ~np.isnan(track.orientation[:, index]))
+    if len(frames) < 3:
+        return 0.0
+    # Steady turning in one direction: the slope of the unwrapped symmetry phase, in object radians per second.
+    angle = np.unwrap(track.orientation[frames, index]) / order
+    return float(abs(np.polyfit(frames / fps, angle, 1)[0]))
 
 
 def classify_pan(observation: Observation) -> str:

@@ -78,55 +78,88 @@ def observe(frames: np.ndarray, fps: float = 8.0) -> Observation:
     """Measure objects, wall, camera pan and background features of uint8 frames (T, H, W, 3)."""
     if frames.ndim == 3:
         frames = frames[None]
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be (T, H, W, 3) RGB; got shape {frames.shape}")
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3) RGB; got {frames.dtype} {frames.shape}")
     num_frames, height, width, _ = frames.shape
-    hue, saturation, value = hue_saturation_value(frames)
-    salient = (saturation > SATURATION_MIN) & (value > VALUE_MIN)  # (T, H, W)
-    distance = np.abs(np.mod(hue[..., None] - COLOUR_HUES + 180.0, 360.0) - 180.0)
-    label = np.where(salient, np.argmin(distance, axis=-1), -1)  # (T, H, W) colour index or -1
+    label, saturation = colour_labels(frames)
     unit = float(min(height, width))
+    core = erode_labels(label)
+    opened = open_labels(label, core)
     objects = tuple(
         track
         for index, name in enumerate(COLOUR_NAMES)
-        if (track := track_colour(label == index, name, unit)) is not None
+        if (track := track_colour(label, opened, core, index, name, unit)) is not None
     )
     walls = wall_mask(frames, saturation)
     wall = find_wall(walls)
     pan_velocity, texture = estimate_pan(frames, fps)
-    features = background_features(frames, salient | (walls & ~np.isnan(wall[:, :1])[:, :, None]))
+    features = background_features(frames, (label >= 0) | (walls & ~np.isnan(wall[:, :1])[:, :, None]))
     return Observation(num_frames, height, width, fps, objects, pan_velocity, texture, wall, features)
 
 
-def erode(mask: np.ndarray) -> np.ndarray:
-    """Drop mask pixels whose 4-neighbours are not all set: removes 1-pixel blend fringes between colours."""
-    core = mask.copy()
-    core[:, 1:, :] &= mask[:, :-1, :]
-    core[:, :-1, :] &= mask[:, 1:, :]
-    core[:, :, 1:] &= mask[:, :, :-1]
-    core[:, :, :-1] &= mask[:, :, 1:]
+def colour_labels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the index of the nearest object colour for saturated bright pixels, else -1; and the saturation."""
+    high, low = frames.max(axis=-1), frames.min(axis=-1)
+    saturation = (high.astype(np.float32) - low) / np.maximum(high, 1).astype(np.float32)
+    salient = (saturation > SATURATION_MIN) & (high > VALUE_MIN * 255)
+    hue, _, _ = hue_saturation_value(frames[salient])
+    distance = np.abs(np.mod(hue[:, None] - COLOUR_HUES + 180.0, 360.0) - 180.0)
+    label = np.full(salient.shape, -1, np.int8)
+    label[salient] = np.argmin(distance, axis=-1)
+    return label, saturation
+
+
+def erode_labels(label: np.ndarray) -> np.ndarray:
+    """Labels kept only where all 4 neighbours share them: removes 1-pixel blend fringes between colours."""
+    core = label.copy()
+    same = np.ones(label.shape, bool)
+    same[:, 1:, :] &= label[:, 1:, :] == label[:, :-1, :]
+    same[:, :-1, :] &= label[:, :-1, :] == label[:, 1:, :]
+    same[:, :, 1:] &= label[:, :, 1:] == label[:, :, :-1]
+    same[:, :, :-1] &= label[:, :, :-1] == label[:, :, 1:]
+    core[~same] = -1
     return core
 
 
-def track_colour(mask: np.ndarray, colour: str, unit: float) -> ObjectTrack | None:
-    """Track the object of one colour; None when no frame holds a solid blob of it."""
-    num_frames, height, width = mask.shape
-    if mask.sum() < MIN_CORE_AREA * unit * unit:
-        return None
-    core_area = erode(mask).sum(axis=(1, 2)) / (unit * unit)
+def open_labels(label: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Morphological opening per colour: core pixels and their same-coloured neighbours; drops noise specks."""
+    opened = core.copy()
+    for axis, step in ((1, 1), (1, -1), (2, 1), (2, -1)):
+        neighbour = np.roll(core, step, axis=axis)
+        grow = (opened < 0) & (neighbour >= 0) & (neighbour == label)
+        opened[grow] = label[grow]
+    return opened
+
+
+def track_colour(label: np.ndarray, opened: np.ndarray, core: np.ndarray, index: int, colour: str, unit: float) -> ObjectTrack | None:
+    """Track the object of one colour; None when no frame holds a solid blob of it.
+
+    Area and centre come from the opened mask (noise specks removed); shape harmonics from the raw
+    mask near the blob, which keeps thin corners and star points that opening would cut.
+    """
+    num_frames, height, width = label.shape
+    core_area = np.count_nonzero(core == index, axis=(1, 2)) / (unit * unit)
     present = core_area >= MIN_CORE_AREA
     if not present.any():
         return None
-    area = np.where(present, mask.sum(axis=(1, 2)) / (unit * unit), 0.0)
+    frame_of, rows, cols = np.nonzero(opened == index)
+    raw_frame_of, raw_rows, raw_cols = np.nonzero(label == index)
+    area = np.where(present, np.bincount(frame_of, minlength=num_frames) / (unit * unit), 0.0)
     x = np.full(num_frames, np.nan)
     y = np.full(num_frames, np.nan)
     orientation = np.full((num_frames, len(HARMONICS)), np.nan)
     magnitudes = np.full((num_frames, len(HARMONICS)), np.nan)
+    bounds = np.searchsorted(frame_of, np.arange(num_frames + 1))
+    raw_bounds = np.searchsorted(raw_frame_of, np.arange(num_frames + 1))
     for frame in np.flatnonzero(present):
-        rows, cols = np.nonzero(mask[frame])
-        cy, cx = rows.mean(), cols.mean()
+        blob = slice(bounds[frame], bounds[frame + 1])
+        cy, cx = rows[blob].mean(), cols[blob].mean()
         y[frame], x[frame] = (cy + 0.5) / height, (cx + 0.5) / width
-        magnitudes[frame], orientation[frame] = angular_harmonics(cols - cx, rows - cy)
+        reach = np.hypot(rows[blob] - cy, cols[blob] - cx).max() + 1.5
+        raw = slice(raw_bounds[frame], raw_bounds[frame + 1])
+        dx, dy = raw_cols[raw] - cx, raw_rows[raw] - cy
+        near = np.hypot(dx, dy) <= reach
+        magnitudes[frame], orientation[frame] = angular_harmonics(dx[near], dy[near])
     return ObjectTrack(colour, x, y, area, magnitudes, orientation)
 
 
@@ -149,10 +182,10 @@ def angular_harmonics(dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def wall_mask(frames: np.ndarray, saturation: np.ndarray) -> np.ndarray:
     """Pixels of the wall's brick colour (its mortar lines included)."""
-    wall = np.asarray(OCCLUDER_COLOUR, np.float32)
-    diff = frames.astype(np.float32) - wall
-    mortar = frames.astype(np.float32) - 0.82 * wall
-    close = (np.abs(diff).max(axis=-1) < 26) | (np.abs(mortar).max(axis=-1) < 20)
+    pixels = frames.astype(np.int16)
+    brick = np.asarray(OCCLUDER_COLOUR, np.int16)
+    mortar = np.round(0.82 * brick).astype(np.int16)
+    close = (np.abs(pixels - brick).max(axis=-1) < 26) | (np.abs(pixels - mortar).max(axis=-1) < 20)
     return close & (saturation < 0.45)
 
 

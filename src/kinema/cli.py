@@ -1,0 +1,434 @@
+"""The `kinema` command line: parse arguments, call the library, print results.
+
+Library modules (numpy, PyAV, Pillow, the world, the checker) are imported inside the command
+functions, so `kinema --help` and `kinema --version` start instantly and a typo in one
+subcommand's options never pays for another's imports.
+
+Exit codes: 0 success (for `check`: every judged attribute right), 1 `check` found a wrong
+attribute, 2 a usage or input error (printed as `kinema: error: ...`, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kinema import __version__
+
+EXIT_OK, EXIT_WRONG, EXIT_ERROR = 0, 1, 2
+CAPTIONS_FILE = "captions.jsonl"
+CLIP_FORMATS = ("mp4", "gif", "webp")
+HELDOUT_CHOICES = ("exclude", "only", "allow")
+CAPTION_STREAM = 1  # caption wording draws from its own stream of the scene seed, independent of the layout
+_SIZE_PATTERN = re.compile(r"(\d+)[xX](\d+)")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-wrapped examples in descriptions and epilogs; show meaningful defaults."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if unset or "default" in help_text or not action.option_strings:
+            return help_text
+        return f"{help_text} (default: %(default)s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `kinema` with `argv` (default: sys.argv[1:]) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and argparse's own usage errors
+        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    if not hasattr(args, "command"):
+        args.parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return args.command(args)
+    except (ValueError, OSError) as error:  # OSError covers FileNotFoundError, permissions, full disks
+        message = error.args[0] if isinstance(error, FileNotFoundError) and len(error.args) == 1 else error
+        print(f"kinema: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+# ----------------------------------------------------------------------------- parsers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `kinema` parser tree: `data render`, `data preview` and `check`."""
+    parser = argparse.ArgumentParser(
+        prog="kinema",
+        description="Kinema: self-hostable Sora-style text-to-video.\n\n"
+        "Today: render the procedural world Kinema trains on, preview it, and check a video\n"
+        "against a prompt with the analytic checker.",
+        epilog="examples:\n"
+        "  kinema data render --n 8 --out out/world\n"
+        "  kinema data preview out/world --out out/world/sheet.png\n"
+        '  kinema check out/world/clip_00000.mp4 --prompt "a red ball bouncing on grass"\n\n'
+        "Run `kinema COMMAND --help` for a command's options.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"kinema {__version__}")
+    parser.set_defaults(parser=parser)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_data_parser(commands)
+    _add_check_parser(commands)
+    return parser
+
+
+def _add_data_parser(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser(
+        "data",
+        help="render the procedural world (data render) and preview it (data preview)",
+        description="Render and inspect datasets of the procedural world.",
+        epilog="examples:\n"
+        "  kinema data render --n 8 --out out/world\n"
+        "  kinema data preview out/world --out out/world/sheet.png",
+        formatter_class=_HelpFormatter,
+    )
+    data.set_defaults(parser=data)
+    actions = data.add_subparsers(title="data commands", metavar="ACTION")
+    _add_render_parser(actions)
+    _add_preview_parser(actions)
+
+
+def _add_render_parser(actions: argparse._SubParsersAction) -> None:
+    render = actions.add_parser(
+        "render",
+        help="render N random scenes to DIR/clip_*.mp4 plus DIR/captions.jsonl",
+        description="Render N random scenes of the procedural world, one clip per seed S..S+N-1, and\n"
+        f"write DIR/{CAPTIONS_FILE}: one JSON object per clip with its file, a randomly worded\n"
+        "caption, the canonical caption, seed, width, height, frames, fps and the full scene spec.\n"
+        "Scenes are laid out for (frames - 1) / fps seconds, so every object stays in frame.",
+        epilog="examples:\n"
+        "  kinema data render --n 8 --out out/world\n"
+        "  kinema data render --n 1000 --size 80x48 --frames 33 --seed 5000 --out out/train\n"
+        "  kinema data render --n 64 --heldout only --format gif --out out/heldout",
+        formatter_class=_HelpFormatter,
+    )
+    _add_scene_options(render, n_default=8)
+    render.add_argument("--format", choices=CLIP_FORMATS, default="mp4", help="clip file format")
+    render.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    render.add_argument("--overwrite", action="store_true", help=f"replace an existing DIR/{CAPTIONS_FILE} and its clips")
+    render.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
+    render.set_defaults(command=run_render)
+
+
+def _add_preview_parser(actions: argparse._SubParsersAction) -> None:
+    preview = actions.add_parser(
+        "preview",
+        help="contact sheet PNG of a rendered folder or of N fresh scenes",
+        description="Write a contact sheet: one row per clip (evenly spaced frames) under its caption.\n"
+        f"With DIR, shows the clips listed in DIR/{CAPTIONS_FILE}; without it, renders --n fresh\n"
+        "scenes with the same options as `kinema data render`.",
+        epilog="examples:\n"
+        "  kinema data preview out/world --out out/world/sheet.png\n"
+        "  kinema data preview --n 6 --size 80x48 --frames 33 --out sheet.png\n"
+        "  kinema data preview --n 12 --heldout only --out heldout.png",
+        formatter_class=_HelpFormatter,
+    )
+    preview.add_argument("dir", nargs="?", metavar="DIR", help="a folder written by `kinema data render`")
+    _add_scene_options(preview, n_default=None)
+    preview.add_argument("--out", required=True, metavar="IMAGE", help="output image (.png, .jpg or .webp)")
+    preview.add_argument("--max-clips", type=int, default=12, metavar="K", help="show at most K clips")
+    preview.add_argument("--frames-per-clip", type=int, default=5, metavar="F", help="frames shown per clip")
+    preview.add_argument("--scale", type=int, default=2, help="whole-pixel upscaling of each frame")
+    preview.set_defaults(command=run_preview)
+
+
+def _add_scene_options(parser: argparse.ArgumentParser, n_default: int | None) -> None:
+    """Options shared by `data render` and `data preview`: how many scenes, their size and which world."""
+    n_help = "number of scenes" if n_default else "render N fresh scenes (default 8 when DIR is not given)"
+    parser.add_argument("--n", type=int, default=n_default, metavar="N", help=n_help)
+    parser.add_argument("--size", default="64x64", metavar="WxH", help="frame width x height, multiples of 16")
+    parser.add_argument("--frames", type=int, default=17, metavar="F", help="frames per clip, 1 + 4k (e.g. 9, 17, 33)")
+    parser.add_argument("--fps", type=float, default=8.0, help="frames per second")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="scenes use seeds S, S+1, ..., S+N-1")
+    parser.add_argument(
+        "--heldout",
+        choices=HELDOUT_CHOICES,
+        default="exclude",
+        help="held-out (colour, shape, motion) combinations: exclude them (training), only them (eval), or allow",
+    )
+
+
+def _add_check_parser(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="judge a video against a prompt, attribute by attribute",
+        description="Measure a video with the analytic checker and judge every attribute the prompt states\n"
+        "(count, colour, shape, size, motion, speed, background, camera pan, wall). Attributes the\n"
+        "prompt leaves open are not judged.\n\n"
+        "exit codes: 0 every judged attribute is right, 1 some are wrong,\n"
+        "            2 usage or input error (including a prompt with nothing to judge)",
+        epilog="examples:\n"
+        '  kinema check out/world/clip_00000.mp4 --prompt "a small red ball bouncing on grass"\n'
+        '  kinema check clip.gif --prompt "two stars moving left" --json > report.json',
+        formatter_class=_HelpFormatter,
+    )
+    check.add_argument("video", metavar="VIDEO", help="clip to judge (.mp4, .gif, .webp, ...)")
+    check.add_argument("--prompt", required=True, help="what the video should show")
+    check.add_argument("--fps", type=float, default=None, help="frame rate to judge at (default: the file's own)")
+    check.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
+    check.set_defaults(command=run_check)
+
+
+# ----------------------------------------------------------------------------- shared checks
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse `--size WxH` (e.g. "64x64", "80x48") into (width, height)."""
+    match = _SIZE_PATTERN.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 64x64 or 80x48; got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _checked_render_options(args: argparse.Namespace) -> tuple[int, int]:
+    """Validate --n, --seed, --size, --frames and --fps together; return (width, height)."""
+    from kinema.world.render import check_render_size
+
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1; got {args.n}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0; got {args.seed}")
+    width, height = parse_size(args.size)
+    try:
+        check_render_size(args.frames, height, width, args.fps)
+    except ValueError as error:
+        raise ValueError(f"{error} (set with --frames, --size and --fps)") from error
+    return width, height
+
+
+def _world(heldout: str) -> Any:
+    from kinema.world.sampling import WorldDistribution
+
+    return WorldDistribution(heldout=heldout)
+
+
+def _progress(iterable: Any, *, total: int, desc: str, quiet: bool) -> Any:
+    """A tqdm bar on stderr, so stdout stays clean for the summary and for pipes."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="clip", file=sys.stderr, disable=quiet, leave=False)
+
+
+# ----------------------------------------------------------------------------- data render
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """`kinema data render`: write N clips and their captions.jsonl to --out."""
+    width, height = _checked_render_options(args)
+    out = Path(args.out)
+    captions_path = out / CAPTIONS_FILE
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file, not a folder; choose a folder path")
+    if captions_path.exists() and not args.overwrite:
+        raise ValueError(
+            f"{str(out)!r} already holds a dataset ({CAPTIONS_FILE}); pass --overwrite to replace it, "
+            "or choose another --out"
+        )
+    start = time.perf_counter()
+    seeds = range(args.seed, args.seed + args.n)
+    records = []
+    for index, seed in enumerate(_progress(seeds, total=args.n, desc="rendering", quiet=args.quiet)):
+        records.append(render_clip(out, index, seed, args, width, height))
+    _remove_stale_clips(out, captions_path, keep={record["file"] for record in records})
+    write_jsonl(captions_path, records)
+    seconds = time.perf_counter() - start
+    print(
+        f"rendered {args.n} clips ({width}x{height}, {args.frames} frames at {args.fps:g} fps, {args.format}) "
+        f"to {out}/ in {seconds:.1f} s; captions in {captions_path}"
+    )
+    return EXIT_OK
+
+
+def render_clip(out: Path, index: int, seed: int, args: argparse.Namespace, width: int, height: int) -> dict:
+    """Sample, render and write one clip; return its captions.jsonl record."""
+    import dataclasses
+
+    import numpy as np
+
+    from kinema.media import write_video
+    from kinema.world.captions import caption, canonical_caption
+    from kinema.world.render import render
+    from kinema.world.sampling import sample_scene
+
+    spec = sample_scene(seed, duration=(args.frames - 1) / args.fps, dist=_world(args.heldout))
+    frames = render(spec, num_frames=args.frames, height=height, width=width, fps=args.fps)
+    text = caption(spec, np.random.default_rng([seed, CAPTION_STREAM]))
+    name = f"clip_{index:05d}.{args.format}"
+    write_video(frames, out / name, fps=args.fps, metadata={"caption": text, "seed": seed})
+    return {
+        "file": name,
+        "caption": text,
+        "canonical_caption": canonical_caption(spec),
+        "seed": seed,
+        "width": width,
+        "height": height,
+        "frames": args.frames,
+        "fps": args.fps,
+        "spec": dataclasses.asdict(spec),
+    }
+
+
+def _remove_stale_clips(out: Path, captions_path: Path, keep: set[str]) -> None:
+    """On --overwrite, delete clips the old captions.jsonl listed that the new one does not."""
+    if not captions_path.exists():
+        return
+    for record in read_jsonl(captions_path):
+        name = record.get("file") if isinstance(record, dict) else None
+        if isinstance(name, str) and name not in keep and Path(name).name == name:  # never outside DIR
+            (out / name).unlink(missing_ok=True)
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """Write one JSON object per line atomically: a reader never sees a half-written file."""
+    from kinema.media.frames import atomic_output
+
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    """Read a JSON-lines file, naming the file and line of any malformed entry."""
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{str(path)!r} line {number} is not valid JSON: {error.msg}") from error
+    return records
+
+
+# ----------------------------------------------------------------------------- data preview
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """`kinema data preview`: a contact sheet of a rendered folder or of fresh scenes."""
+    from kinema.media import contact_sheet, write_image
+
+    if args.max_clips < 1:
+        raise ValueError(f"--max-clips must be at least 1; got {args.max_clips}")
+    if args.dir is not None and args.n is not None:
+        raise ValueError("give either DIR (a rendered folder) or --n (render fresh scenes), not both")
+    if args.dir is not None:
+        clips, labels, source = _clips_from_folder(Path(args.dir), args.max_clips)
+    else:
+        args.n = 8 if args.n is None else args.n
+        clips, labels, source = _fresh_clips(args)
+    sheet = contact_sheet(clips, labels=labels, frames_per_clip=args.frames_per_clip, scale=args.scale)
+    path = write_image(sheet, args.out)
+    print(f"wrote {path} ({sheet.shape[1]}x{sheet.shape[0]}): {len(clips)} clips from {source}")
+    return EXIT_OK
+
+
+def _clips_from_folder(folder: Path, max_clips: int) -> tuple[list, list[str], str]:
+    """Read up to `max_clips` clips and captions listed in `folder`/captions.jsonl."""
+    from kinema.media import read_video
+
+    captions_path = folder / CAPTIONS_FILE
+    if not captions_path.is_file():
+        raise FileNotFoundError(
+            f"no {CAPTIONS_FILE} in {str(folder)!r}; render a dataset there with `kinema data render --out {folder}`"
+        )
+    records = read_jsonl(captions_path)[:max_clips]
+    if not records:
+        raise ValueError(f"{str(captions_path)!r} lists no clips")
+    clips, labels = [], []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict) or not isinstance(record.get("file"), str):
+            raise ValueError(f"{str(captions_path)!r} entry {number} has no \"file\" field")
+        clips.append(read_video(folder / record["file"])[0])
+        labels.append(str(record.get("caption", record["file"])))
+    return clips, labels, str(folder)
+
+
+def _fresh_clips(args: argparse.Namespace) -> tuple[list, list[str], str]:
+    """Render min(--n, --max-clips) scenes from --seed on, captioned as `data render` would."""
+    import numpy as np
+
+    from kinema.world.captions import caption
+    from kinema.world.render import render
+    from kinema.world.sampling import sample_scene
+
+    width, height = _checked_render_options(args)
+    count = min(args.n, args.max_clips)
+    clips, labels = [], []
+    for seed in range(args.seed, args.seed + count):
+        spec = sample_scene(seed, duration=(args.frames - 1) / args.fps, dist=_world(args.heldout))
+        clips.append(render(spec, num_frames=args.frames, height=height, width=width, fps=args.fps))
+        labels.append(caption(spec, np.random.default_rng([seed, CAPTION_STREAM])))
+    return clips, labels, f"seeds {args.seed}..{args.seed + count - 1}"
+
+
+# ----------------------------------------------------------------------------- check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """`kinema check`: judge VIDEO against --prompt; exit 0 when all judged attributes are right."""
+    from kinema.evaluation.checker import check
+    from kinema.media import read_video
+    from kinema.world.prompts import describe_unknown, parse_prompt
+
+    if not args.prompt.strip():
+        raise ValueError("--prompt is empty; say what the video should show, e.g. \"a red ball bouncing\"")
+    if args.fps is not None and not args.fps > 0:
+        raise ValueError(f"--fps must be positive; got {args.fps:g}")
+    frames, file_fps = read_video(args.video)
+    fps = args.fps if args.fps is not None else file_fps
+    attributes = parse_prompt(args.prompt)
+    report = check(frames, attributes, fps=fps)
+    unknown = describe_unknown(attributes)
+    if not report.verdicts:
+        hint = f" ({unknown})" if unknown else ""
+        raise ValueError(f"the prompt names nothing the checker can judge{hint}; name a colour, shape, motion, ...")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_report(report, fps, len(frames)))
+        if unknown:
+            print(unknown)
+    return EXIT_OK if report.all_ok else EXIT_WRONG
+
+
+def format_report(report: Any, fps: float, num_frames: int) -> str:
+    """The verdicts as an aligned table (objects numbered from 1), what was seen, and the score."""
+    rows = [("attribute", "object", "expected", "observed", "result")]
+    for verdict in report.verdicts:
+        number = "-" if verdict.object is None else f"#{verdict.object + 1}"
+        rows.append((verdict.attribute, number, verdict.expected, verdict.observed, "OK" if verdict.ok else "WRONG"))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.append("")
+    lines.append(f"seen in {num_frames} frames at {fps:g} fps: {_describe_seen(report)}")
+    right = sum(verdict.ok for verdict in report.verdicts)
+    lines.append(f"{right}/{len(report.verdicts)} judged attributes right")
+    return "\n".join(lines)
+
+
+def _describe_seen(report: Any) -> str:
+    """One phrase for the scene the checker saw, e.g. "red circle (small, bounce); background grass"."""
+    objects = []
+    for seen in report.seen:
+        motion = f"{seen.motion} {seen.speed}" if seen.speed else seen.motion
+        objects.append(f"{seen.colour} {seen.shape} ({seen.size}, {motion})")
+    parts = ["; ".join(objects) or "no objects", f"background {report.background}", f"camera pan {report.camera_pan}"]
+    if report.wall:
+        parts.append("a wall")
+    return "; ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
