@@ -52,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.command(args)
     except (ValueError, OSError) as error:  # OSError covers FileNotFoundError, permissions, full disks
-        message = error.args[0] if isinstance(error, FileNotFoundError) and len(error.args) == 1 else error
-        print(f"kinema: error: {message}", file=sys.stderr)
+        print(f"kinema: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("kinema: interrupted", file=sys.stderr)
+        return 130  # the shell's code for a SIGINT-terminated command
 
 
 # ----------------------------------------------------------------------------- parsers

@@ -14,7 +14,6 @@ import numpy as np
 
 from kinema.evaluation.classify import (
     Motion,
-    area_trend,
     whole_frames,
     classify_background,
     classify_motion,
@@ -194,7 +193,7 @@ def reappeared_after_wall(track: ObjectTrack, wall_columns: np.ndarray) -> bool:
     """Seen whole, then (mostly) hidden at the wall, then seen whole again."""
     if np.all(np.isnan(wall_columns[:, 0])):
         return False
-    fraction = track.area / area_trend(track)
+    fraction = track.area / track.unhidden_area
     hidden = np.flatnonzero((fraction <= 0.35) & near_wall(track, wall_columns))
     if not len(hidden):
         return False
@@ -205,7 +204,7 @@ def reappeared_after_wall(track: ObjectTrack, wall_columns: np.ndarray) -> bool:
 
 def is_consistent(track: ObjectTrack, observation: Observation) -> bool:
     """Seen in every frame that nothing explains hiding it, with no jumps in size between frames."""
-    fraction = track.area / area_trend(track)
+    fraction = track.area / track.unhidden_area
     excused = near_wall(track, observation.wall_columns) | near_other_object(track, observation.objects)
     if np.any((fraction < 0.5) & ~excused):
         return False

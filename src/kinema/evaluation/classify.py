@@ -37,23 +37,9 @@ class Motion:
     growth: float  # log2 area change per second
 
 
-def area_trend(track: ObjectTrack) -> np.ndarray:
-    """The object's unhidden area per frame: a log-linear fit that ignores frames where something covers it."""
-    frames = np.flatnonzero(track.visible)
-    log_area = np.log(track.area[frames])
-    keep = np.ones(len(frames), bool)
-    for _ in range(3):
-        degree = 1 if keep.sum() >= 3 else 0
-        fit = np.polyfit(frames[keep], log_area[keep], degree)
-        keep = log_area >= np.polyval(fit, frames) - math.log(1.25)
-        if keep.sum() < 2:
-            keep[np.argmax(log_area)] = True
-    return np.exp(np.polyval(fit, np.arange(len(track.area))))
-
-
 def whole_frames(track: ObjectTrack) -> np.ndarray:
     """Frames where the object is seen (nearly) whole."""
-    return track.visible & (track.area >= 0.8 * area_trend(track))
+    return track.visible & (track.area >= 0.8 * track.unhidden_area)
 
 
 def classify_shape(track: ObjectTrack) -> str:
@@ -67,7 +53,7 @@ def classify_shape(track: ObjectTrack) -> str:
 def classify_size(track: ObjectTrack) -> str:
     """Size class from the equal-area radius at the first frame the object is seen (unhidden area)."""
     first = int(np.flatnonzero(track.visible)[0])
-    radius = math.sqrt(float(area_trend(track)[first]) / math.pi)
+    radius = math.sqrt(float(track.unhidden_area[first]) / math.pi)
     if radius < SIZE_EDGES[0]:
         return "small"
     return "medium" if radius < SIZE_EDGES[1] else "large"

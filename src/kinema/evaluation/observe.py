@@ -7,7 +7,9 @@ Nothing here reads a SceneSpec; it sees what a viewer would see.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +54,19 @@ class ObjectTrack:
     @property
     def visible(self) -> np.ndarray:
         return self.area > 0
+
+    @cached_property
+    def unhidden_area(self) -> np.ndarray:
+        """Area per frame were nothing covering it: a log-linear fit that ignores frames where it is partly hidden."""
+        frames = np.flatnonzero(self.visible)
+        log_area = np.log(self.area[frames])
+        keep = np.ones(len(frames), bool)
+        for _ in range(3):
+            fit = np.polyfit(frames[keep], log_area[keep], 1 if keep.sum() >= 3 else 0)
+            keep = log_area >= np.polyval(fit, frames) - math.log(1.25)
+            if keep.sum() < 2:
+                keep[np.argmax(log_area)] = True
+        return np.exp(np.polyval(fit, np.arange(len(self.area))))
 
     @property
     def full_area(self) -> float:

@@ -58,11 +58,11 @@ class WorldDistribution:
 def sample_scene(seed: int | np.random.Generator, duration: float = 2.125, dist: WorldDistribution = WorldDistribution()) -> SceneSpec:
     """Draw one scene laid out to stay in frame for `duration` seconds; the same seed gives the same scene."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    background = str(rng.choice(dist.backgrounds))
+    background = pick(rng, dist.backgrounds)
     pan = "none"
     if background in PANNABLE_BACKGROUNDS and rng.random() < dist.p_camera_pan:
-        pan = str(rng.choice(["left", "right"]))
-    weather = str(rng.choice(["snow", "rain"])) if rng.random() < dist.p_weather else "none"
+        pan = pick(rng, ("left", "right"))
+    weather = pick(rng, ("snow", "rain")) if rng.random() < dist.p_weather else "none"
     weights = np.asarray(dist.object_count_weights) / sum(dist.object_count_weights)
     count = int(rng.choice(dist.object_counts, p=weights))
     times = np.linspace(0.0, duration, max(9, int(duration * 8) + 1))
@@ -84,6 +84,11 @@ def sample_scene(seed: int | np.random.Generator, duration: float = 2.125, dist:
     return SceneSpec(tuple(objects), background, pan, weather, occluder, scene_seed, duration)
 
 
+def pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str:
+    """One option, uniformly (faster than rng.choice on a list of strings)."""
+    return options[int(rng.integers(len(options)))]
+
+
 def sample_object(
     rng: np.random.Generator,
     dist: WorldDistribution,
@@ -92,20 +97,20 @@ def sample_object(
     taken: list[ObjectSpec],
     occluder: Occluder | None = None,
     want_heldout: bool = False,
-    attempts: int = 200,
+    attempts: int = 100,
 ) -> ObjectSpec | None:
     """Draw an object that stays in frame, never touches another, starts clear of the wall and honours the held-out policy."""
     used = {obj.colour for obj in taken}
     colours = [c for c in dist.colours if c not in used]
     if not colours:
         return None
+    others = [footprint(obj, times, pan) for obj in taken]
     for _ in range(attempts):
-        shape, colour = str(rng.choice(dist.shapes)), str(rng.choice(colours))
-        size, motion = str(rng.choice(dist.sizes)), str(rng.choice(dist.motions))
+        shape, colour, size, motion = pick(rng, dist.shapes), pick(rng, colours), pick(rng, dist.sizes), pick(rng, dist.motions)
         if not heldout_allowed(dist.heldout, want_heldout, colour, shape, motion):
             continue
-        obj = place_object(rng, shape, colour, size, motion, times, pan)
-        if obj is not None and not overlaps(obj, taken, times, pan) and not behind_wall_at_start(obj, occluder):
+        obj = place_object(rng, shape, colour, size, motion, times, pan, others, occluder)
+        if obj is not None:
             return obj
     return None
 
@@ -120,42 +125,70 @@ def heldout_allowed(policy: str, want_heldout: bool, colour: str, shape: str, mo
     return policy == "allow" or not held
 
 
-def place_object(rng, shape: str, colour: str, size: str, motion: str, times: np.ndarray, pan: str) -> ObjectSpec | None:
-    """Pick a start position (and motion details) keeping the object in frame over `times`; None if impossible."""
+def footprint(obj: ObjectSpec, times: np.ndarray, pan: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen centre and reach (an upper bound in widths and in heights) of an object over time."""
+    track = object_track(obj, times, pan)
+    return track.x, track.y, SIZES[obj.size] * REACH[obj.shape] * track.scale
+
+
+def place_object(
+    rng: np.random.Generator,
+    shape: str,
+    colour: str,
+    size: str,
+    motion: str,
+    times: np.ndarray,
+    pan: str,
+    others: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = (),
+    occluder: Occluder | None = None,
+    candidates: int = 24,
+) -> ObjectSpec | None:
+    """Pick motion details and a start centre keeping the object in frame and clear of others; None if none fits.
+
+    Clearance is tested per axis in frame units, which bounds the pixel distance from below at any
+    aspect ratio, so objects never touch and each stays whole and trackable (the checker relies on it).
+    """
     if motion == "spin" and shape == "circle":
         return None  # a spinning disc looks exactly like a still one
-    speed = str(rng.choice(list(SPEEDS))) if motion in DIRECTIONS else None
-    if motion == "grow" and size == "large":
-        size = "medium"
-    if motion == "shrink" and size == "small":
-        size = "medium"
+    size = {"grow": "medium" if size == "large" else size, "shrink": "medium" if size == "small" else size}.get(motion, size)
+    speed = pick(rng, tuple(SPEEDS)) if motion in DIRECTIONS else None
     details = dict(
         bounce_height=float(rng.uniform(0.2, 0.45)),
         phase=float(rng.uniform(0, 1)),
-        turn=int(rng.choice([1, -1])),
+        turn=1 if rng.random() < 0.5 else -1,
         circle_radius=float(rng.uniform(0.12, 0.2)),
     )
     for candidate_speed in ([speed, "slow"] if speed == "fast" else [speed]):
         probe = ObjectSpec(shape, colour, size, motion, candidate_speed, 0.0, 0.0, **details)
-        start = free_start(probe, times, pan, rng)
-        if start is not None:
-            return ObjectSpec(shape, colour, size, motion, candidate_speed, start[0], start[1], **details)
+        rel_x, rel_y, reach = footprint(probe, times, pan)  # path relative to the start centre
+        box = start_box(probe, rel_x, rel_y, reach)
+        if box is None:
+            continue
+        xs = rng.uniform(box[0], box[1], candidates)[:, None]  # (K, 1)
+        ys = rng.uniform(box[2], box[3], candidates)[:, None]
+        clear = np.ones(candidates, bool)
+        for other_x, other_y, other_reach in others:
+            gap = np.maximum(np.abs(xs + rel_x - other_x), np.abs(ys + rel_y - other_y))  # (K, T)
+            clear &= np.all(gap >= reach + other_reach + 0.01, axis=1)
+        if occluder is not None:
+            clear &= np.abs(xs[:, 0] + rel_x[0] - occluder.x) >= occluder.width / 2.0 + reach[0] + 0.01
+        if clear.any():
+            k = int(np.argmax(clear))
+            return ObjectSpec(shape, colour, size, motion, candidate_speed, float(xs[k, 0]), float(ys[k, 0]), **details)
     return None
 
 
-def free_start(probe: ObjectSpec, times: np.ndarray, pan: str, rng: np.random.Generator) -> tuple[float, float] | None:
-    """A uniformly drawn start centre keeping the probe (laid out from 0, 0) inside the frame; None if none exists."""
-    track = object_track(probe, times, pan)
-    reach = SIZES[probe.size] * REACH[probe.shape] * track.scale  # an upper bound in widths and in heights
-    x_low, x_high = float(np.max(reach - track.x)), float(np.min(1.0 - reach - track.x))
-    y_low, y_high = float(np.max(TOP_Y + reach - track.y)), float(np.min(FLOOR_Y - reach - track.y))
-    if probe.motion == "bounce":  # y is set by the floor, not the start
-        y_low, y_high = 0.0, 0.0
-        if float(np.min(track.y - reach)) < TOP_Y:
+def start_box(probe: ObjectSpec, rel_x: np.ndarray, rel_y: np.ndarray, reach: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Range of start centres (x_low, x_high, y_low, y_high) keeping the whole path inside the frame."""
+    x_low, x_high = float(np.max(reach - rel_x)), float(np.min(1.0 - reach - rel_x))
+    y_low, y_high = float(np.max(TOP_Y + reach - rel_y)), float(np.min(FLOOR_Y - reach - rel_y))
+    if probe.motion == "bounce":  # height is set by the floor, not by the start
+        y_low = y_high = 0.0
+        if float(np.min(rel_y - reach)) < TOP_Y:
             return None
     if x_low > x_high or y_low > y_high:
         return None
-    return float(rng.uniform(x_low, x_high)), float(rng.uniform(y_low, y_high))
+    return x_low, x_high, y_low, y_high
 
 
 def in_frame(obj: ObjectSpec, times: np.ndarray, pan: str) -> bool:
@@ -170,30 +203,6 @@ def in_frame(obj: ObjectSpec, times: np.ndarray, pan: str) -> bool:
     )
 
 
-def overlaps(obj: ObjectSpec, others: list[ObjectSpec], times: np.ndarray, pan: str) -> bool:
-    """Whether obj comes near any other object during the clip, at any aspect ratio.
-
-    Objects never touch, so every object stays whole and trackable (the checker relies on it).
-    The test is per axis in frame units, which bounds pixel distance from below at any aspect.
-    """
-    track = object_track(obj, times, pan)
-    reach = SIZES[obj.size] * REACH[obj.shape] * track.scale
-    for other in others:
-        other_track = object_track(other, times, pan)
-        other_reach = SIZES[other.size] * REACH[other.shape] * other_track.scale
-        gap = np.maximum(np.abs(track.x - other_track.x), np.abs(track.y - other_track.y))
-        if np.any(gap < reach + other_reach + 0.01):
-            return True
-    return False
-
-
-def behind_wall_at_start(obj: ObjectSpec, occluder: Occluder | None) -> bool:
-    """Whether obj starts (partly) hidden by the wall: every object is first seen whole."""
-    if occluder is None:
-        return False
-    return abs(obj.x - occluder.x) < occluder.width / 2.0 + SIZES[obj.size] * REACH[obj.shape] + 0.01
-
-
 def sample_occluded_object(rng, dist: WorldDistribution, times: np.ndarray, pan: str) -> tuple[ObjectSpec, Occluder] | None:
     """An object moving left or right that passes fully behind a wall placed on its path mid-clip."""
     duration = float(times[-1])
@@ -202,8 +211,7 @@ def sample_occluded_object(rng, dist: WorldDistribution, times: np.ndarray, pan:
     if not sideways or not sizes:
         return None
     for _ in range(50):
-        shape, colour = str(rng.choice(dist.shapes)), str(rng.choice(dist.colours))
-        motion, size = str(rng.choice(sideways)), str(rng.choice(sizes))
+        shape, colour, motion, size = pick(rng, dist.shapes), pick(rng, dist.colours), pick(rng, sideways), pick(rng, sizes)
         if not heldout_allowed(dist.heldout, dist.heldout == "only", colour, shape, motion):
             continue
         for speed in ("fast", "slow"):
