@@ -203,9 +203,9 @@ def reappeared_after_wall(track: ObjectTrack, wall_columns: np.ndarray) -> bool:
 
 
 def is_consistent(track: ObjectTrack, observation: Observation) -> bool:
-    """Seen in every frame that nothing explains hiding it, with no jumps in size between frames."""
+    """Seen in every frame unless the wall, another object or the frame edge may hide it, with no jumps in size."""
     fraction = track.area / track.unhidden_area
-    excused = near_wall(track, observation.wall_columns) | near_other_object(track, observation.objects)
+    excused = near_wall(track, observation.wall_columns) | near_other_object(track, observation.objects) | near_border(track)
     if np.any((fraction < 0.5) & ~excused):
         return False
     whole = np.flatnonzero(whole_frames(track) & ~excused)
@@ -224,6 +224,13 @@ def near_other_object(track: ObjectTrack, others: tuple[ObjectTrack, ...]) -> np
         gap = np.hypot(x - fill_gaps(other.x), y - fill_gaps(other.y))
         close |= gap < 1.8 * (reach + math.sqrt(other.full_area / math.pi))
     return close
+
+
+def near_border(track: ObjectTrack) -> np.ndarray:
+    """Frames where the object's last known position is close enough to the frame edge to be partly outside it."""
+    x, y = fill_gaps(track.x), fill_gaps(track.y)
+    reach = 1.6 * math.sqrt(track.full_area / math.pi)
+    return (x < reach) | (x > 1 - reach) | (y < reach) | (y > 1 - reach)
 
 
 def fill_gaps(values: np.ndarray) -> np.ndarray:

@@ -100,3 +100,11 @@ REACH_BOTTOM: dict[str, float] = {
     "triangle": REACH["triangle"] / 2.0,
     "star": REACH["star"] * math.cos(math.pi / 5.0),
 }
+
+# Horizontal half-extent of the upright shape over the equal-area radius (how wide a wall must be to hide it).
+HALF_WIDTH: dict[str, float] = {
+    "circle": 1.0,
+    "square": math.sqrt(math.pi) / 2.0,
+    "triangle": REACH["triangle"] * math.sin(math.pi / 3.0),
+    "star": REACH["star"] * math.sin(2.0 * math.pi / 5.0),
+}

@@ -91,19 +91,26 @@ def star_distance(px: np.ndarray, py: np.ndarray, outer: np.ndarray) -> np.ndarr
     return np.where(outside, dist, -dist)
 
 
+def frame_windows(centre: np.ndarray, reach: float, size: int) -> tuple[np.ndarray, int]:
+    """Per-frame start index of a fixed-size window around each centre, kept inside [0, size); and its length."""
+    length = int(min(size, math.ceil(2.0 * reach) + 4))
+    start = np.clip(np.floor(centre - reach) - 2, 0, size - length).astype(np.int64)
+    return start, length
+
+
 def draw_object(canvas: np.ndarray, obj: ObjectSpec, track, radius_px: float) -> None:
-    """Composite one shaded, anti-aliased object into canvas (T, H, W, 3) in place."""
+    """Composite one shaded, anti-aliased object into canvas (T, H, W, 3) in place, in a window that follows it."""
     num_frames, height, width, _ = canvas.shape
     reach = radius_px * REACH[obj.shape] * track.scale  # (T,)
     cx, cy = track.x * width - 0.5, track.y * height - 0.5  # pixel centres
-    x0 = int(max(0, math.floor((cx - reach).min() - 2)))
-    x1 = int(min(width, math.ceil((cx + reach).max() + 3)))
-    y0 = int(max(0, math.floor((cy - reach).min() - 2)))
-    y1 = int(min(height, math.ceil((cy + reach).max() + 3)))
-    if x0 >= x1 or y0 >= y1:
+    if np.all((cx + reach < -1) | (cx - reach > width) | (cy + reach < -1) | (cy - reach > height)):
         return
-    xs = np.arange(x0, x1, dtype=np.float32)[None, None, :] - cx.astype(np.float32)[:, None, None]
-    ys = np.arange(y0, y1, dtype=np.float32)[None, :, None] - cy.astype(np.float32)[:, None, None]
+    x0, w = frame_windows(cx, float(reach.max()), width)
+    y0, h = frame_windows(cy, float(reach.max()), height)
+    cols = x0[:, None] + np.arange(w)  # (T, w)
+    rows = y0[:, None] + np.arange(h)  # (T, h)
+    xs = (cols - cx[:, None]).astype(np.float32)[:, None, :]  # (T, 1, w)
+    ys = (rows - cy[:, None]).astype(np.float32)[:, :, None]  # (T, h, 1)
     cos = np.cos(track.angle).astype(np.float32)[:, None, None]
     sin = np.sin(track.angle).astype(np.float32)[:, None, None]
     px, py = xs * cos + ys * sin, ys * cos - xs * sin  # (T, h, w) in the object's frame
@@ -112,10 +119,9 @@ def draw_object(canvas: np.ndarray, obj: ObjectSpec, track, radius_px: float) ->
     # Light from the upper left: brighter there, darker at the lower right, hue unchanged.
     shade = 1.1 - 0.28 * np.clip(((xs + 0.4 * radius) ** 2 + (ys + 0.4 * radius) ** 2) / (2.0 * radius * radius), 0, 1)
     colour = np.asarray(COLOURS[obj.colour], dtype=np.float32)
-    region = canvas[:, y0:y1, x0:x1]
+    index = (np.arange(num_frames)[:, None, None], rows[:, :, None], cols[:, None, :])
     alpha = coverage[..., None]
-    region *= 1.0 - alpha
-    region += alpha * np.minimum(shade[..., None] * colour, 255.0)
+    canvas[index] = canvas[index] * (1.0 - alpha) + alpha * np.minimum(shade[..., None] * colour, 255.0)
 
 
 def draw_shadow(canvas: np.ndarray, track, radius_px: float) -> None:
@@ -138,7 +144,8 @@ def draw_shadow(canvas: np.ndarray, track, radius_px: float) -> None:
         return
     xs = np.arange(x0, x1, dtype=np.float32)[None, None, :] - centre.astype(np.float32)[:, None, None]
     ys = np.arange(y0, y1, dtype=np.float32)[None, :, None] - (floor_px + 0.15 * radius_px)
-    shadow = opacity * np.exp(-1.5 * ((xs / rx) ** 2 + (ys / ry) ** 2))  # (T, h, W)
+    # Cut off per frame (not at the clip's box), so a frame's pixels never depend on the other frames rendered.
+    shadow = opacity * np.exp(-1.5 * ((xs / rx) ** 2 + (ys / ry) ** 2)) * (np.abs(xs) < 2.5 * rx)  # (T, h, W)
     canvas[:, y0:y1, x0:x1] *= 1.0 - shadow[..., None]
 
 

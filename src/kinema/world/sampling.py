@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinema.world.heldout import is_heldout
-from kinema.world.motion import REACH, object_track, pan_velocity
+from kinema.world.heldout import HELDOUT_TRIPLES, is_heldout
+from kinema.world.motion import HALF_WIDTH, REACH, object_track, pan_velocity
 from kinema.world.spec import (
     BACKGROUNDS,
     COLOURS,
@@ -29,6 +29,7 @@ from kinema.world.spec import (
 )
 
 TOP_Y = 0.06  # objects stay below this line (heights)
+EDGE_MARGIN = 0.015  # keeps anti-aliased edges off the outermost pixel rows and columns
 HELDOUT_POLICIES = ("exclude", "only", "allow")
 
 
@@ -43,7 +44,7 @@ class WorldDistribution:
     sizes: tuple[str, ...] = tuple(SIZES)
     motions: tuple[str, ...] = MOTIONS
     backgrounds: tuple[str, ...] = BACKGROUNDS
-    p_occluder: float = 0.12
+    p_occluder: float = 0.4  # chance of trying a wall; about 1 in 5 drawn objects fits one (about 8% of scenes)
     p_camera_pan: float = 0.2
     p_weather: float = 0.15
     heldout: str = "exclude"  # "exclude": never a held-out combination; "only": the first object is one
@@ -74,7 +75,8 @@ def sample_scene(seed: int | np.random.Generator, duration: float = 2.125, dist:
             objects.append(occluded[0])
             occluder = occluded[1]
     while len(objects) < count:
-        obj = sample_object(rng, dist, times, pan, objects, occluder, want_heldout=dist.heldout == "only" and not objects)
+        attempts = 60 if objects else 600  # a scene needs its first object; later ones may give up
+        obj = sample_object(rng, dist, times, pan, objects, occluder, dist.heldout == "only" and not objects, attempts)
         if obj is None:
             break
         objects.append(obj)
@@ -97,7 +99,7 @@ def sample_object(
     taken: list[ObjectSpec],
     occluder: Occluder | None = None,
     want_heldout: bool = False,
-    attempts: int = 100,
+    attempts: int = 60,
 ) -> ObjectSpec | None:
     """Draw an object that stays in frame, never touches another, starts clear of the wall and honours the held-out policy."""
     used = {obj.colour for obj in taken}
@@ -105,10 +107,21 @@ def sample_object(
     if not colours:
         return None
     others = [footprint(obj, times, pan) for obj in taken]
-    for _ in range(attempts):
-        shape, colour, size, motion = pick(rng, dist.shapes), pick(rng, colours), pick(rng, dist.sizes), pick(rng, dist.motions)
-        if not heldout_allowed(dist.heldout, want_heldout, colour, shape, motion):
-            continue
+    triples = [t for t in sorted(HELDOUT_TRIPLES) if t[0] in colours and t[1] in dist.shapes and t[2] in dist.motions]
+    if want_heldout and not triples:
+        return None
+    for attempt in range(attempts):
+        if want_heldout:  # draw the held-out triple directly: rejection would rarely hit one
+            colour, shape, motion = triples[int(rng.integers(len(triples)))]
+            size = pick(rng, dist.sizes)
+        else:
+            # The look (shape, colour, size) is kept for many tries while only the motion is redrawn, so
+            # crowded or long scenes do not strongly favour small, round, easy-to-place objects.
+            if attempt % 20 == 0:
+                shape, colour, size = pick(rng, dist.shapes), pick(rng, colours), pick(rng, dist.sizes)
+            motion = pick(rng, dist.motions)
+            if not heldout_allowed(dist.heldout, False, colour, shape, motion):
+                continue
         obj = place_object(rng, shape, colour, size, motion, times, pan, others, occluder)
         if obj is not None:
             return obj
@@ -180,8 +193,9 @@ def place_object(
 
 def start_box(probe: ObjectSpec, rel_x: np.ndarray, rel_y: np.ndarray, reach: np.ndarray) -> tuple[float, float, float, float] | None:
     """Range of start centres (x_low, x_high, y_low, y_high) keeping the whole path inside the frame."""
+    reach = reach + EDGE_MARGIN
     x_low, x_high = float(np.max(reach - rel_x)), float(np.min(1.0 - reach - rel_x))
-    y_low, y_high = float(np.max(TOP_Y + reach - rel_y)), float(np.min(FLOOR_Y - reach - rel_y))
+    y_low, y_high = float(np.max(TOP_Y + reach - rel_y)), float(np.min(FLOOR_Y + EDGE_MARGIN - reach - rel_y))
     if probe.motion == "bounce":  # height is set by the floor, not by the start
         y_low = y_high = 0.0
         if float(np.min(rel_y - reach)) < TOP_Y:
@@ -196,8 +210,8 @@ def in_frame(obj: ObjectSpec, times: np.ndarray, pan: str) -> bool:
     track = object_track(obj, times, pan)
     reach = SIZES[obj.size] * REACH[obj.shape] * track.scale  # an upper bound in widths and in heights
     return bool(
-        np.all(track.x - reach >= 0.0)
-        and np.all(track.x + reach <= 1.0)
+        np.all(track.x - reach >= EDGE_MARGIN)
+        and np.all(track.x + reach <= 1.0 - EDGE_MARGIN)
         and np.all(track.y - reach >= TOP_Y)
         and np.all(track.y + reach <= FLOOR_Y + 1e-6)
     )
@@ -210,32 +224,33 @@ def sample_occluded_object(rng, dist: WorldDistribution, times: np.ndarray, pan:
     sizes = [s for s in ("small", "medium") if s in dist.sizes]
     if not sideways or not sizes:
         return None
-    for _ in range(50):
-        shape, colour, motion, size = pick(rng, dist.shapes), pick(rng, dist.colours), pick(rng, sideways), pick(rng, sizes)
-        if not heldout_allowed(dist.heldout, dist.heldout == "only", colour, shape, motion):
-            continue
-        for speed in ("fast", "slow"):
-            placed = place_behind_wall(rng, ObjectSpec(shape, colour, size, motion, speed, 0.5, 0.5), times, pan)
-            if placed is not None:
-                return placed
+    # One draw: when the drawn object cannot pass behind a wall in this clip, the scene has no wall,
+    # which keeps the shapes and sizes of occluded objects as uniform as everyone else's.
+    shape, colour, motion, size = pick(rng, dist.shapes), pick(rng, dist.colours), pick(rng, sideways), pick(rng, sizes)
+    if not heldout_allowed(dist.heldout, dist.heldout == "only", colour, shape, motion):
+        return None
+    for speed in ("fast", "slow"):
+        placed = place_behind_wall(rng, ObjectSpec(shape, colour, size, motion, speed, 0.5, 0.5), times, pan)
+        if placed is not None:
+            return placed
     return None
 
 
 def place_behind_wall(rng, probe: ObjectSpec, times: np.ndarray, pan: str) -> tuple[ObjectSpec, Occluder] | None:
-    """Centre the object's path on the frame, put the wall where it is mid-clip, check it starts and ends clear."""
+    """Centre the object's path on the frame and put the wall where it is mid-clip; None unless it starts and ends clear."""
     duration = float(times[-1])
-    radius = SIZES[probe.size] * REACH[probe.shape]
-    wall = 2.4 * radius  # wider than the object, so it is fully hidden for a moment
+    half = SIZES[probe.size] * HALF_WIDTH[probe.shape]  # horizontal half-extent of the upright shape
+    wall = 2.0 * half + 0.06  # wider than the object: fully hidden for 0.3 s at fast speed
     mid = float(np.interp(duration / 2, times, object_track(probe, times, pan).x))
-    y0 = float(rng.uniform(TOP_Y + radius + 0.02, FLOOR_Y - radius))
+    radius = SIZES[probe.size] * REACH[probe.shape]
+    y0 = float(rng.uniform(Occluder.top + radius + 0.02, FLOOR_Y - radius))  # fully below the wall's top
     obj = ObjectSpec(probe.shape, probe.colour, probe.size, probe.motion, probe.speed, probe.x + 0.5 - mid, y0)
     if not in_frame(obj, times, pan):
         return None
     track = object_track(obj, times, pan)
-    cross = float(rng.uniform(0.4, 0.6)) * duration
-    wall_world = float(np.interp(cross, times, track.x)) - pan_velocity(pan) * cross
+    wall_world = float(track.x[np.argmin(np.abs(times - duration / 2))]) - pan_velocity(pan) * duration / 2
     wall_screen = wall_world + pan_velocity(pan) * times
-    clear = wall / 2.0 + radius + 0.01
+    clear = wall / 2.0 + half + 0.01
     if abs(track.x[0] - wall_screen[0]) < clear or abs(track.x[-1] - wall_screen[-1]) < clear:
         return None
     return obj, Occluder(x=wall_world, width=wall)

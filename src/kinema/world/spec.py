@@ -97,7 +97,10 @@ class ObjectSpec:
         if self.motion in DIRECTIONS:
             _check_choice("speed", self.speed, tuple(SPEEDS))
         elif self.speed is not None:
-            raise ValueError(f"speed applies only to directional motions; got speed={self.speed!r} for motion={self.motion!r}")
+            raise ValueError(
+                f"speed applies only to directional motions ({', '.join(DIRECTIONS)}); "
+                f"got speed={self.speed!r} for motion={self.motion!r}: use speed=None"
+            )
         if self.turn not in (1, -1):
             raise ValueError(f"turn must be 1 or -1; got {self.turn}")
 
@@ -109,6 +112,12 @@ class Occluder:
     x: float  # centre, widths
     width: float  # fraction of the frame's shorter side
     top: float = 0.12  # heights
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.width <= 1.0:
+            raise ValueError(f"occluder width must be in (0, 1] of the shorter side; got {self.width}")
+        if not 0.0 <= self.top < FLOOR_Y:
+            raise ValueError(f"occluder top must be in [0, {FLOOR_Y}) heights; got {self.top}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,8 @@ class SceneSpec:
         _check_choice("background", self.background, BACKGROUNDS)
         _check_choice("camera_pan", self.camera_pan, CAMERA_PANS)
         _check_choice("weather", self.weather, WEATHERS)
+        if not self.duration > 0:
+            raise ValueError(f"duration must be positive seconds; got {self.duration}")
         if self.camera_pan != "none" and self.background not in PANNABLE_BACKGROUNDS:
             raise ValueError(
                 f"a camera pan needs a textured background {PANNABLE_BACKGROUNDS}; got {self.background!r}"

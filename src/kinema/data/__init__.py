@@ -1,0 +1,1 @@
+"""Datasets: the procedural world stream, video folders; batches of equal shape (buckets)."""

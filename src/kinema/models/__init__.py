@@ -1,0 +1,1 @@
+"""Neural networks: the video VAE, the diffusion transformer, text encoders."""

@@ -1,0 +1,218 @@
+"""Training the video VAE on the world stream: reconstruction + KL, resumable, logged, previewed.
+
+Run folder layout: checkpoints/step_*/ (resume-complete), previews/step_*.png (originals over
+reconstructions), tb/ (TensorBoard scalars), train_config.json. Killing the process and starting
+it again with the same folder continues from the last checkpoint with the same data order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kinema.config import VAE_PRESETS, VAEConfig, config_from_dict
+from kinema.data.world_stream import parse_buckets, to_model_range, to_pixels, world_batch
+from kinema.evaluation.metrics import psnr
+from kinema.models.vae import VideoVAE, load_vae, save_vae
+from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
+
+PREVIEW_SEED = 987_654_321  # a seed the training stream never draws from
+
+
+@dataclass(frozen=True)
+class VAETrainConfig:
+    """Everything that decides a VAE training run."""
+
+    preset: str = "world-8x"
+    steps: int = 20_000
+    buckets: str = "17x64x64:4,17x48x80:4,17x80x48:4,1x64x64:16:0.5,33x32x32:4:0.5"
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.05
+    kl_weight: float = 1e-4
+    edge_weight: float = 0.5
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    preview_every: int = 500
+    log_every: int = 20
+
+    def __post_init__(self) -> None:
+        if self.preset not in VAE_PRESETS:
+            raise ValueError(f"preset must be one of {sorted(VAE_PRESETS)}; got {self.preset!r}")
+        if self.steps < 1 or self.lr <= 0:
+            raise ValueError(f"steps must be >= 1 and lr > 0; got steps={self.steps}, lr={self.lr}")
+        parse_buckets(self.buckets)
+
+
+def learning_rate(config: VAETrainConfig, step: int) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, edge_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """L1 + L2 on pixels plus L1 on spatial gradients (keeps edges sharp without a perceptual network); and the MSE."""
+    mse = F.mse_loss(recon, target)
+    loss = F.l1_loss(recon, target) + mse
+    if edge_weight:
+        for dim in (3, 4):
+            loss = loss + edge_weight * F.l1_loss(torch.diff(recon, dim=dim), torch.diff(target, dim=dim))
+    return loss, mse
+
+
+def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Mean KL of the diagonal Gaussian posterior from a standard normal, per latent element."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).mean()
+
+
+def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | None = None, progress: bool = True) -> dict:
+    """Train (or resume) in run_dir; returns the last logged metrics."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = run_dir / "train_config.json"
+    if saved.exists():
+        previous = config_from_dict(VAETrainConfig, json.loads(saved.read_text()), str(saved))
+        if previous != config:
+            raise ValueError(f"{run_dir} holds a run with different settings ({saved}); use a new folder or the same settings")
+    else:
+        saved.write_text(json.dumps(asdict(config), indent=2) + "\n")
+    torch.manual_seed(config.seed)
+    vae = load_vae(init).train() if init else VideoVAE(VAE_PRESETS[config.preset])
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    start = 0
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if checkpoint is not None:
+        meta, _ = load_checkpoint(checkpoint, vae, optimizer)
+        start = meta["step"] + 1
+    buckets = parse_buckets(config.buckets)
+    writer = tensorboard_writer(run_dir / "tb")
+    metrics: dict = {}
+    bar = progress_bar(start, config.steps, progress)
+    window: list[tuple[float, float]] = []
+    for step in range(start, config.steps):
+        clips, _ = world_batch(config.seed, step, buckets)
+        video = to_model_range(clips)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        mean, logvar = vae.encode_distribution(video)
+        latents = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        recon = vae.decoder(latents)
+        rec_loss, mse = reconstruction_loss(recon, video, config.edge_weight)
+        kl = kl_divergence(mean, logvar)
+        loss = rec_loss + config.kl_weight * kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(vae.parameters(), config.grad_clip)
+        optimizer.step()
+        window.append((mse.item(), kl.item()))
+        bar.update(1)
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            mse_mean = float(np.mean([w[0] for w in window]))
+            metrics = {"step": step + 1, "loss": float(loss), "psnr": psnr_from_mse(mse_mean), "kl": float(np.mean([w[1] for w in window])), "grad_norm": float(grad_norm), "lr": learning_rate(config, step)}
+            window.clear()
+            bar.set_postfix(psnr=f"{metrics['psnr']:.2f}", kl=f"{metrics['kl']:.3f}")
+            log_scalars(writer, metrics)
+        if (step + 1) % config.preview_every == 0 or step + 1 == config.steps:
+            write_preview(vae, run_dir / "previews" / f"step_{step + 1:07d}.png")
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            save_checkpoint(run_dir / "checkpoints", vae, optimizer, step, {"train_config": asdict(config), "vae_config": asdict(vae.config)})
+            prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
+    bar.close()
+    if writer is not None:
+        writer.close()
+    return metrics
+
+
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of a mean squared error measured on [-1, 1] pixels."""
+    return 10.0 * math.log10(4.0 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def write_preview(vae: VideoVAE, path: Path) -> float:
+    """Contact sheet of fixed held-out clips (each original above its reconstruction); returns their PSNR."""
+    from kinema.media import contact_sheet, write_image
+
+    was_training = vae.training
+    vae.eval()
+    clips, _ = world_batch(PREVIEW_SEED, 0, parse_buckets("17x64x64:4"))
+    recon = to_pixels(vae.decode(vae.encode(to_model_range(clips))))
+    vae.train(was_training)
+    score = psnr(recon, clips)
+    rows, labels = [], []
+    for original, rebuilt in zip(clips, recon):
+        rows += [original, rebuilt]
+        labels += ["original", f"reconstruction {psnr(rebuilt, original):.1f} dB"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(contact_sheet(rows, labels=labels, frames_per_clip=6, scale=2), path)
+    return score
+
+
+def tensorboard_writer(folder: Path):
+    """A TensorBoard SummaryWriter, or None (with a note) when tensorboard is not installed."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("note: tensorboard is not installed (pip install 'kinema[train]'); scalars go to metrics.jsonl only")
+        return None
+    return SummaryWriter(str(folder))
+
+
+def log_scalars(writer, metrics: dict) -> None:
+    """Scalars to TensorBoard and to metrics.jsonl beside it (readable without TensorBoard)."""
+    if writer is not None:
+        for name, value in metrics.items():
+            if name != "step":
+                writer.add_scalar(f"vae/{name}", value, metrics["step"])
+        folder = Path(writer.log_dir)
+    else:
+        return
+    with open(folder.parent / "metrics.jsonl", "a") as handle:
+        handle.write(json.dumps({**metrics, "time": time.time()}) + "\n")
+
+
+def progress_bar(start: int, total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, disable=not enabled, unit="step", dynamic_ncols=True)
+
+
+@torch.no_grad()
+def measure_latent_statistics(vae: VideoVAE, batches: int = 32, seed: int = 123_456_789) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of the posterior means over world clips of mixed shapes."""
+    vae.eval()
+    buckets = parse_buckets("17x64x64:8,17x48x80:8,17x80x48:8,1x64x64:16")
+    latents = []
+    for step in range(batches):
+        clips, _ = world_batch(seed, step, buckets)
+        mean, _ = vae.encode_distribution(to_model_range(clips))
+        latents.append(mean.transpose(0, 1).reshape(mean.shape[1], -1))
+    stacked = torch.cat(latents, dim=1)
+    return stacked.mean(dim=1).tolist(), stacked.std(dim=1).clamp_min(1e-4).tolist()
+
+
+def export_vae(run_dir: str | Path, folder: str | Path) -> Path:
+    """Ship the newest checkpoint as a model folder (fp16), with latent statistics measured on data in its config."""
+    run_dir = Path(run_dir)
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if checkpoint is None:
+        raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}; train first")
+    meta = json.loads((checkpoint / "state.json").read_text())
+    config = config_from_dict(VAEConfig, meta["vae_config"], str(checkpoint / "state.json"))
+    vae = VideoVAE(config)
+    load_checkpoint(checkpoint, vae, None)
+    mean, std = measure_latent_statistics(vae)
+    shipped = VideoVAE(VAEConfig(**{**asdict(config), "latent_mean": tuple(mean), "latent_std": tuple(std)}))
+    shipped.load_state_dict(vae.state_dict())
+    return save_vae(shipped, folder)
