@@ -1,4 +1,5 @@
-"""End-to-end tests of the `kinema` command line: real clips are rendered, decoded and judged.
+"""End-to-end tests of the `kinema` command line: real clips are rendered, decoded and judged; a
+tiny VAE is trained, resumed and exported.
 
 Commands run in-process through `main([...])` (fast); the installed console script is run once
 through a subprocess to prove the entry point works.
@@ -6,7 +7,9 @@ through a subprocess to prove the entry point works.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,7 +198,7 @@ def test_parse_size() -> None:
 @pytest.mark.parametrize(
     ("argv", "options"),
     [
-        ([], ["data", "check", "--version"]),
+        ([], ["data", "check", "train-vae", "--version"]),
         (["data"], ["render", "preview"]),
         (["data", "render"], ["--n", "--size", "--frames", "--fps", "--seed", "--format", "--heldout", "--out",
                               "--overwrite", "--quiet", "1 + 4k"]),
@@ -214,3 +217,132 @@ def test_help(argv: list[str], options: list[str], capsys) -> None:
 def test_no_command_prints_usage_and_exits_2(capsys) -> None:
     code, out, err = run_main(capsys)
     assert code == 2 and "usage: kinema" in err
+
+
+def test_help_imports_no_heavy_library() -> None:
+    probe = ("import sys; from kinema.cli import main; assert main(['--help']) == 0; "
+             "heavy = {'torch', 'numpy'} & set(sys.modules); assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------------- train-vae
+
+# A 3-step tiny-test run: checkpoints after steps 2 and 3, one preview after step 3.
+TINY_VAE_ARGS = ["--preset", "tiny-test", "--steps", "3", "--buckets", "5x16x16:1", "--checkpoint-every", "2",
+                 "--preview-every", "3", "--log-every", "1", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder trained by `kinema train-vae` with TINY_VAE_ARGS; tests copy it before changing it."""
+    run_dir = tmp_path_factory.mktemp("vae") / "run"
+    assert main(["train-vae", "--run-dir", str(run_dir), *TINY_VAE_ARGS]) == 0
+    return run_dir
+
+
+def checkpoint_weights(run_dir: Path) -> dict:
+    """The model tensors of run_dir's newest checkpoint."""
+    from safetensors.torch import load_file
+
+    name = (run_dir / "checkpoints" / "latest").read_text().strip()
+    tensors = load_file(run_dir / "checkpoints" / name / "state.safetensors")
+    return {key[len("model."):]: value for key, value in tensors.items() if key.startswith("model.")}
+
+
+def test_train_vae_flags_come_from_the_config(capsys) -> None:
+    from kinema.cli import build_parser
+    from kinema.cli.train_vae import FIELD_HELP
+    from kinema.training.vae_trainer import VAETrainConfig
+
+    code, out, _ = run_main(capsys, "train-vae", "--help")
+    assert code == 0 and "examples:" in out and "RUN_DIR/checkpoints" in out and "resumes" in out
+    fields = dataclasses.fields(VAETrainConfig)
+    for field in fields:
+        assert f"--{field.name.replace('_', '-')} " in out, field.name
+    for option in ["--run-dir", "--init", "--threads", "--export", "--quiet", "tiny-test", "world-16x"]:
+        assert option in out
+    assert set(FIELD_HELP) == {field.name for field in fields}  # every flag has a hand-written explanation
+    parse = build_parser().parse_args
+    defaults = parse(["train-vae", "--run-dir", "runs/x"])
+    assert VAETrainConfig(**{field.name: getattr(defaults, field.name) for field in fields}) == VAETrainConfig()
+    given = parse(["train-vae", "--run-dir", "runs/x", "--lr", "2e-3", "--warmup-steps", "7", "--preset", "tiny-test"])
+    assert (given.lr, given.warmup_steps, given.preset) == (0.002, 7, "tiny-test")
+
+
+def test_train_vae_writes_checkpoints_previews_and_config(vae_run: Path) -> None:
+    from kinema.cli.train_vae import reached_step
+
+    checkpoints = vae_run / "checkpoints"
+    assert (checkpoints / "latest").read_text().strip() == "step_0000003"  # named by steps done
+    assert sorted(path.name for path in checkpoints.glob("step_*")) == ["step_0000002", "step_0000003"]
+    assert reached_step(vae_run) == 3
+    previews = sorted((vae_run / "previews").glob("*.png"))
+    assert [path.name for path in previews] == ["step_0000003.png"]
+    with Image.open(previews[0]) as image:
+        assert image.size[0] >= 64 and image.size[1] >= 2 * 64  # originals over reconstructions
+    saved = json.loads((vae_run / "train_config.json").read_text())
+    assert (saved["preset"], saved["steps"], saved["buckets"]) == ("tiny-test", 3, "5x16x16:1")
+
+
+def test_train_vae_reached_steps_only_exports(vae_run: Path, tmp_path: Path, capsys) -> None:
+    from kinema.models.vae import load_vae
+
+    run_dir, model = tmp_path / "run", tmp_path / "model"
+    shutil.copytree(vae_run, run_dir)
+    code, out, err = run_main(capsys, "train-vae", "--run-dir", str(run_dir), *TINY_VAE_ARGS, "--export", str(model))
+    assert code == 0, err
+    assert "already at step 3 of 3; nothing to train" in out and f"exported to {model}" in out
+    assert (model / "config.json").is_file() and (model / "model.safetensors").is_file()
+    vae = load_vae(model)
+    assert vae.config.latent_channels == 4 and len(vae.config.latent_std) == 4
+    trained = checkpoint_weights(run_dir)
+    for name, value in vae.state_dict().items():  # fp16 copies of the newest checkpoint's weights
+        assert np.allclose(value.numpy(), trained[name].numpy(), rtol=1e-3, atol=1e-4), name
+
+
+def test_train_vae_resumes_where_it_stopped(vae_run: Path, tmp_path: Path, capsys) -> None:
+    from kinema.cli.train_vae import reached_step
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(vae_run, run_dir)
+    # As if killed after step 2's checkpoint: no step-3 checkpoint, pointer or logged scalars.
+    shutil.rmtree(run_dir / "checkpoints" / "step_0000003")
+    (run_dir / "checkpoints" / "latest").unlink()
+    metrics = run_dir / "metrics.jsonl"
+    kept = [line for line in metrics.read_text().splitlines() if json.loads(line)["step"] <= 2]
+    metrics.write_text("\n".join(kept) + "\n")
+    assert reached_step(run_dir) == 2
+    code, out, err = run_main(capsys, "train-vae", "--run-dir", str(run_dir), *TINY_VAE_ARGS)
+    assert code == 0, err
+    assert f"trained {run_dir} from step 2 to 3 of 3" in out and "training PSNR" in out
+    assert reached_step(run_dir) == 3
+    if metrics.exists():
+        assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1, 2, 3]
+    # Same data order and restored RNG: the resumed step lands on the uninterrupted run's weights.
+    resumed, uninterrupted = checkpoint_weights(run_dir), checkpoint_weights(vae_run)
+    for name, value in uninterrupted.items():
+        assert np.allclose(resumed[name].numpy(), value.numpy(), rtol=0, atol=1e-6), name
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+        (["--buckets", "9x32:2"], "'9x32:2'"),
+        (["--log-every", "0"], "--log-every must be at least 1; got 0"),
+        (["--lr", "0.002"], "--lr 0.002 (the run has 0.001)"),
+        (["--init", "{tmp}/nothing"], "not a model folder"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ],
+)
+def test_train_vae_bad_input_exits_2(extra: list[str], expected: str, vae_run: Path, tmp_path: Path, capsys) -> None:
+    from kinema.cli.train_vae import reached_step
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(vae_run, run_dir)
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in extra]
+    code, out, err = run_main(capsys, "train-vae", "--run-dir", str(run_dir), *TINY_VAE_ARGS, *argv)
+    assert code == 2
+    assert expected in err and "Traceback" not in err and out == ""
+    assert reached_step(run_dir) == 3 and json.loads((run_dir / "train_config.json").read_text())["lr"] == 0.001

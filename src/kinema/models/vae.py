@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kinema.config import VAEConfig
+from kinema.models.tiling import tiled_apply
 
 
 @dataclass
@@ -44,10 +45,10 @@ class ChannelRMSNorm(nn.Module):
 class CausalConv3d(nn.Module):
     """3D convolution padded only towards the past in time (first frame replicated, or the cache)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int = 3) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel: int = 3, time_kernel: int = 3) -> None:
         super().__init__()
-        self.time_pad = kernel - 1
-        self.conv = nn.Conv3d(in_channels, out_channels, kernel, padding=(0, kernel // 2, kernel // 2))
+        self.time_pad = time_kernel - 1
+        self.conv = nn.Conv3d(in_channels, out_channels, (time_kernel, kernel, kernel), padding=(0, kernel // 2, kernel // 2))
 
     def forward(self, x: torch.Tensor, cache: CausalCache | None = None) -> torch.Tensor:
         if self.time_pad:
@@ -61,14 +62,14 @@ class CausalConv3d(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Two causal 3x3x3 convolutions with pre-norm and SiLU, plus a skip."""
+    """Two causal convolutions (3x3 in space, time_kernel in time) with pre-norm and SiLU, plus a skip."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, time_kernel: int = 3) -> None:
         super().__init__()
         self.norm1 = ChannelRMSNorm(in_channels)
-        self.conv1 = CausalConv3d(in_channels, out_channels)
+        self.conv1 = CausalConv3d(in_channels, out_channels, time_kernel=time_kernel)
         self.norm2 = ChannelRMSNorm(out_channels)
-        self.conv2 = CausalConv3d(out_channels, out_channels)
+        self.conv2 = CausalConv3d(out_channels, out_channels, time_kernel=time_kernel)
         self.skip = nn.Conv3d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, cache: CausalCache | None = None) -> torch.Tensor:
@@ -148,6 +149,11 @@ def level_plan(config: VAEConfig) -> list[tuple[bool, bool]]:
     return [(level < last, level < time_levels) for level in range(len(config.channels))]
 
 
+def time_kernel(config: VAEConfig, level: int) -> int:
+    """Temporal kernel of a level's convolutions: 1 (space only) at the finest levels, where they cost most."""
+    return 1 if level < config.spatial_only_levels else 3
+
+
 class Encoder(nn.Module):
     """Video (B, 3, 1 + 4k, H, W) in [-1, 1] -> Gaussian parameters (B, 2 latent, 1 + k, H / s, W / s)."""
 
@@ -155,10 +161,10 @@ class Encoder(nn.Module):
         super().__init__()
         self.patch = config.patch_size
         widths = config.channels
-        self.conv_in = CausalConv3d(3 * self.patch**2, widths[0])
+        self.conv_in = CausalConv3d(3 * self.patch**2, widths[0], time_kernel=time_kernel(config, 0))
         self.levels = nn.ModuleList()
         for level, (space, time) in enumerate(level_plan(config)):
-            blocks = [ResBlock(widths[level], widths[level]) for _ in range(config.blocks_per_level)]
+            blocks = [ResBlock(widths[level], widths[level], time_kernel(config, level)) for _ in range(config.blocks_per_level)]
             nxt = widths[min(level + 1, len(widths) - 1)]
             if space or time:
                 blocks.append(Downsample(widths[level], nxt, space, time))
@@ -191,10 +197,10 @@ class Decoder(nn.Module):
             blocks: list[nn.Module] = []
             if space or time:
                 blocks.append(Upsample(wider, widths[level], space, time))
-            blocks += [ResBlock(widths[level], widths[level]) for _ in range(config.blocks_per_level)]
+            blocks += [ResBlock(widths[level], widths[level], time_kernel(config, level)) for _ in range(config.blocks_per_level)]
             self.levels.append(nn.ModuleList(blocks))
         self.norm_out = ChannelRMSNorm(widths[0])
-        self.conv_out = CausalConv3d(widths[0], 3 * self.patch**2)
+        self.conv_out = CausalConv3d(widths[0], 3 * self.patch**2, time_kernel=time_kernel(config, 0))
 
     def forward(self, latents: torch.Tensor, cache: CausalCache | None = None) -> torch.Tensor:
         x = self.mid(self.conv_in(latents, cache), cache)
@@ -243,17 +249,41 @@ class VideoVAE(nn.Module):
         mean, logvar = moments.chunk(2, dim=1)
         return mean, logvar.clamp(-30.0, 20.0)
 
-    def encode(self, video: torch.Tensor, *, sample: bool = False, generator: torch.Generator | None = None, chunk_frames: int | None = None) -> torch.Tensor:
-        """Normalised latents (unit variance per channel, as the transformer expects) of a video in [-1, 1]."""
+    def encode(
+        self,
+        video: torch.Tensor,
+        *,
+        sample: bool = False,
+        generator: torch.Generator | None = None,
+        chunk_frames: int | None = None,
+        tile: int | None = None,
+    ) -> torch.Tensor:
+        """Normalised latents (unit variance per channel, as the transformer expects) of a video in [-1, 1].
+
+        chunk_frames streams through time (exact); tile (pixels) processes overlapping spatial tiles.
+        """
+        if tile is not None:
+            self.check_video(video)
+            sc = self.config.spatial_compression
+            tile, overlap = self.tile_sizes(tile, sc)
+            return tiled_apply(lambda part: self.encode(part, sample=sample, generator=generator, chunk_frames=chunk_frames), video, tile, overlap, 1.0 / sc)
         mean, logvar = self.encode_distribution(video, chunk_frames)
         if sample:
             mean = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         return (mean - self.latent_mean) / self.latent_std
 
-    def decode(self, latents: torch.Tensor, *, chunk_latents: int | None = None) -> torch.Tensor:
-        """Video in about [-1, 1] from normalised latents; chunk_latents streams through time with bounded memory."""
+    def decode(self, latents: torch.Tensor, *, chunk_latents: int | None = None, tile: int | None = None) -> torch.Tensor:
+        """Video in about [-1, 1] from normalised latents.
+
+        chunk_latents streams through time with bounded memory (exact); tile (latent pixels) decodes
+        overlapping spatial tiles and blends their seams.
+        """
         if latents.ndim != 5 or latents.shape[1] != self.config.latent_channels:
             raise ValueError(f"latents must be (batch, {self.config.latent_channels}, frames, h, w); got {tuple(latents.shape)}")
+        if tile is not None:
+            tile, overlap = self.tile_sizes(tile, 1)
+            decode_part = lambda part: self.decode(part, chunk_latents=chunk_latents)  # noqa: E731
+            return tiled_apply(decode_part, latents, tile, overlap, float(self.config.spatial_compression))
         latents = latents * self.latent_std + self.latent_mean
         if chunk_latents is None:
             return self.decoder(latents)
@@ -263,6 +293,13 @@ class VideoVAE(nn.Module):
         """Yield decoded frames chunk by chunk: a minute-long clip never holds all its activations at once."""
         latents = latents * self.latent_std + self.latent_mean
         yield from self.stream(self.decoder, latents, chunk_latents, 1)
+
+    @staticmethod
+    def tile_sizes(tile: int, multiple: int) -> tuple[int, int]:
+        """Tile and overlap (half the tile: seams blend outside the receptive-field fringe), multiples of `multiple`."""
+        if tile < 2 * multiple or tile % multiple:
+            raise ValueError(f"tile must be a multiple of {multiple} and at least {2 * multiple}; got {tile}")
+        return tile, max(multiple, (tile // 2) // multiple * multiple)
 
     @staticmethod
     def stream(module: nn.Module, x: torch.Tensor, chunk: int, step: int):

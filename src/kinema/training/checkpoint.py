@@ -42,7 +42,7 @@ def load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Te
 
 
 def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: int, extra: dict[str, Any], extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write folder/step_XXXXXXX atomically (a temp folder renamed into place) and point folder/latest at it."""
+    """Write folder/step_XXXXXXX (`step` = steps done) atomically, a temp folder renamed into place; point folder/latest at it."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step_{step:07d}"
     tmp = folder / f".tmp_step_{step:07d}"

@@ -50,6 +50,9 @@ class VAETrainConfig:
             raise ValueError(f"preset must be one of {sorted(VAE_PRESETS)}; got {self.preset!r}")
         if self.steps < 1 or self.lr <= 0:
             raise ValueError(f"steps must be >= 1 and lr > 0; got steps={self.steps}, lr={self.lr}")
+        for name in ("checkpoint_every", "keep_checkpoints", "preview_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
         parse_buckets(self.buckets)
 
 
@@ -94,7 +97,7 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
     if checkpoint is not None:
         meta, _ = load_checkpoint(checkpoint, vae, optimizer)
-        start = meta["step"] + 1
+        start = meta["step"]  # steps done
     buckets = parse_buckets(config.buckets)
     writer = tensorboard_writer(run_dir / "tb")
     metrics: dict = {}
@@ -119,14 +122,14 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
         bar.update(1)
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
             mse_mean = float(np.mean([w[0] for w in window]))
-            metrics = {"step": step + 1, "loss": float(loss), "psnr": psnr_from_mse(mse_mean), "kl": float(np.mean([w[1] for w in window])), "grad_norm": float(grad_norm), "lr": learning_rate(config, step)}
+            metrics = {"step": step + 1, "loss": loss.item(), "psnr": psnr_from_mse(mse_mean), "kl": float(np.mean([w[1] for w in window])), "grad_norm": float(grad_norm), "lr": learning_rate(config, step)}
             window.clear()
             bar.set_postfix(psnr=f"{metrics['psnr']:.2f}", kl=f"{metrics['kl']:.3f}")
-            log_scalars(writer, metrics)
+            log_scalars(writer, run_dir, metrics)
         if (step + 1) % config.preview_every == 0 or step + 1 == config.steps:
             write_preview(vae, run_dir / "previews" / f"step_{step + 1:07d}.png")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            save_checkpoint(run_dir / "checkpoints", vae, optimizer, step, {"train_config": asdict(config), "vae_config": asdict(vae.config)})
+            save_checkpoint(run_dir / "checkpoints", vae, optimizer, step + 1, {"train_config": asdict(config), "vae_config": asdict(vae.config)})
             prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
     bar.close()
     if writer is not None:
@@ -169,16 +172,13 @@ def tensorboard_writer(folder: Path):
     return SummaryWriter(str(folder))
 
 
-def log_scalars(writer, metrics: dict) -> None:
+def log_scalars(writer, run_dir: Path, metrics: dict) -> None:
     """Scalars to TensorBoard and to metrics.jsonl beside it (readable without TensorBoard)."""
     if writer is not None:
         for name, value in metrics.items():
             if name != "step":
                 writer.add_scalar(f"vae/{name}", value, metrics["step"])
-        folder = Path(writer.log_dir)
-    else:
-        return
-    with open(folder.parent / "metrics.jsonl", "a") as handle:
+    with open(run_dir / "metrics.jsonl", "a") as handle:
         handle.write(json.dumps({**metrics, "time": time.time()}) + "\n")
 
 
@@ -202,7 +202,7 @@ def measure_latent_statistics(vae: VideoVAE, batches: int = 32, seed: int = 123_
     return stacked.mean(dim=1).tolist(), stacked.std(dim=1).clamp_min(1e-4).tolist()
 
 
-def export_vae(run_dir: str | Path, folder: str | Path) -> Path:
+def export_vae(run_dir: str | Path, folder: str | Path, stats_batches: int = 32) -> Path:
     """Ship the newest checkpoint as a model folder (fp16), with latent statistics measured on data in its config."""
     run_dir = Path(run_dir)
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
@@ -212,7 +212,7 @@ def export_vae(run_dir: str | Path, folder: str | Path) -> Path:
     config = config_from_dict(VAEConfig, meta["vae_config"], str(checkpoint / "state.json"))
     vae = VideoVAE(config)
     load_checkpoint(checkpoint, vae, None)
-    mean, std = measure_latent_statistics(vae)
+    mean, std = measure_latent_statistics(vae, stats_batches)
     shipped = VideoVAE(VAEConfig(**{**asdict(config), "latent_mean": tuple(mean), "latent_std": tuple(std)}))
     shipped.load_state_dict(vae.state_dict())
     return save_vae(shipped, folder)

@@ -1,90 +1,27 @@
-"""The `kinema` command line: parse arguments, call the library, print results.
-
-Library modules (numpy, PyAV, Pillow, the world, the checker) are imported inside the command
-functions, so `kinema --help` and `kinema --version` start instantly and a typo in one
-subcommand's options never pays for another's imports.
-
-Exit codes: 0 success (for `check`: every judged attribute right), 1 `check` found a wrong
-attribute, 2 a usage or input error (printed as `kinema: error: ...`, never a traceback).
-"""
+"""`kinema data render` and `kinema data preview`: render the procedural world and look at it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from kinema import __version__
+from kinema.cli import EXIT_OK, HelpFormatter, parse_size
 
-EXIT_OK, EXIT_WRONG, EXIT_ERROR = 0, 1, 2
 CAPTIONS_FILE = "captions.jsonl"
 CLIP_FORMATS = ("mp4", "gif", "webp")
 HELDOUT_CHOICES = ("exclude", "only", "allow")
 CAPTION_STREAM = 1  # caption wording draws from its own stream of the scene seed, independent of the layout
-_SIZE_PATTERN = re.compile(r"(\d+)[xX](\d+)")
-
-
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keep the hand-wrapped examples in descriptions and epilogs; show meaningful defaults."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        help_text = action.help or ""
-        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
-        if unset or "default" in help_text or not action.option_strings:
-            return help_text
-        return f"{help_text} (default: %(default)s)"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run `kinema` with `argv` (default: sys.argv[1:]) and return the exit code."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version and argparse's own usage errors
-        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
-    if not hasattr(args, "command"):
-        args.parser.print_help(sys.stderr)
-        return EXIT_ERROR
-    try:
-        return args.command(args)
-    except (ValueError, OSError) as error:  # OSError covers FileNotFoundError, permissions, full disks
-        print(f"kinema: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("kinema: interrupted", file=sys.stderr)
-        return 130  # the shell's code for a SIGINT-terminated command
 
 
 # ----------------------------------------------------------------------------- parsers
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole `kinema` parser tree: `data render`, `data preview` and `check`."""
-    parser = argparse.ArgumentParser(
-        prog="kinema",
-        description="Kinema: self-hostable Sora-style text-to-video.\n\n"
-        "Today: render the procedural world Kinema trains on, preview it, and check a video\n"
-        "against a prompt with the analytic checker.",
-        epilog="examples:\n"
-        "  kinema data render --n 8 --out out/world\n"
-        "  kinema data preview out/world --out out/world/sheet.png\n"
-        '  kinema check out/world/clip_00000.mp4 --prompt "a red ball bouncing on grass"\n\n'
-        "Run `kinema COMMAND --help` for a command's options.",
-        formatter_class=_HelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"kinema {__version__}")
-    parser.set_defaults(parser=parser)
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add_data_parser(commands)
-    _add_check_parser(commands)
-    return parser
-
-
-def _add_data_parser(commands: argparse._SubParsersAction) -> None:
+def add_data_parser(commands: argparse._SubParsersAction) -> None:
+    """`kinema data` and its actions `render` and `preview`."""
     data = commands.add_parser(
         "data",
         help="render the procedural world (data render) and preview it (data preview)",
@@ -92,7 +29,7 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
         "  kinema data render --n 8 --out out/world\n"
         "  kinema data preview out/world --out out/world/sheet.png",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     data.set_defaults(parser=data)
     actions = data.add_subparsers(title="data commands", metavar="ACTION")
@@ -112,7 +49,7 @@ def _add_render_parser(actions: argparse._SubParsersAction) -> None:
         "  kinema data render --n 8 --out out/world\n"
         "  kinema data render --n 1000 --size 80x48 --frames 33 --seed 5000 --out out/train\n"
         "  kinema data render --n 64 --heldout only --format gif --out out/heldout",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     _add_scene_options(render, n_default=8)
     render.add_argument("--format", choices=CLIP_FORMATS, default="mp4", help="clip file format")
@@ -133,7 +70,7 @@ def _add_preview_parser(actions: argparse._SubParsersAction) -> None:
         "  kinema data preview out/world --out out/world/sheet.png\n"
         "  kinema data preview --n 6 --size 80x48 --frames 33 --out sheet.png\n"
         "  kinema data preview --n 12 --heldout only --out heldout.png",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     preview.add_argument("dir", nargs="?", metavar="DIR", help="a folder written by `kinema data render`")
     _add_scene_options(preview, n_default=None)
@@ -160,36 +97,7 @@ def _add_scene_options(parser: argparse.ArgumentParser, n_default: int | None) -
     )
 
 
-def _add_check_parser(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser(
-        "check",
-        help="judge a video against a prompt, attribute by attribute",
-        description="Measure a video with the analytic checker and judge every attribute the prompt states\n"
-        "(count, colour, shape, size, motion, speed, background, camera pan, wall). Attributes the\n"
-        "prompt leaves open are not judged.\n\n"
-        "exit codes: 0 every judged attribute is right, 1 some are wrong,\n"
-        "            2 usage or input error (including a prompt with nothing to judge)",
-        epilog="examples:\n"
-        '  kinema check out/world/clip_00000.mp4 --prompt "a small red ball bouncing on grass"\n'
-        '  kinema check clip.gif --prompt "two stars moving left" --json > report.json',
-        formatter_class=_HelpFormatter,
-    )
-    check.add_argument("video", metavar="VIDEO", help="clip to judge (.mp4, .gif, .webp, ...)")
-    check.add_argument("--prompt", required=True, help="what the video should show")
-    check.add_argument("--fps", type=float, default=None, help="frame rate to judge at (default: the file's own)")
-    check.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
-    check.set_defaults(command=run_check)
-
-
 # ----------------------------------------------------------------------------- shared checks
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse `--size WxH` (e.g. "64x64", "80x48") into (width, height)."""
-    match = _SIZE_PATTERN.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"--size must be WIDTHxHEIGHT in pixels, e.g. 64x64 or 80x48; got {text!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 def _checked_render_options(args: argparse.Namespace) -> tuple[int, int]:
@@ -373,64 +281,3 @@ def _fresh_clips(args: argparse.Namespace) -> tuple[list, list[str], str]:
         clips.append(render(spec, num_frames=args.frames, height=height, width=width, fps=args.fps))
         labels.append(caption(spec, np.random.default_rng([seed, CAPTION_STREAM])))
     return clips, labels, f"seeds {args.seed}..{args.seed + count - 1}"
-
-
-# ----------------------------------------------------------------------------- check
-
-
-def run_check(args: argparse.Namespace) -> int:
-    """`kinema check`: judge VIDEO against --prompt; exit 0 when all judged attributes are right."""
-    from kinema.evaluation.checker import check
-    from kinema.media import read_video
-    from kinema.world.prompts import describe_unknown, parse_prompt
-
-    if not args.prompt.strip():
-        raise ValueError("--prompt is empty; say what the video should show, e.g. \"a red ball bouncing\"")
-    if args.fps is not None and not args.fps > 0:
-        raise ValueError(f"--fps must be positive; got {args.fps:g}")
-    frames, file_fps = read_video(args.video)
-    fps = args.fps if args.fps is not None else file_fps
-    attributes = parse_prompt(args.prompt)
-    report = check(frames, attributes, fps=fps)
-    unknown = describe_unknown(attributes)
-    if not report.verdicts:
-        hint = f" ({unknown})" if unknown else ""
-        raise ValueError(f"the prompt names nothing the checker can judge{hint}; name a colour, shape, motion, ...")
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(format_report(report, fps, len(frames)))
-        if unknown:
-            print(unknown)
-    return EXIT_OK if report.all_ok else EXIT_WRONG
-
-
-def format_report(report: Any, fps: float, num_frames: int) -> str:
-    """The verdicts as an aligned table (objects numbered from 1), what was seen, and the score."""
-    rows = [("attribute", "object", "expected", "observed", "result")]
-    for verdict in report.verdicts:
-        number = "-" if verdict.object is None else f"#{verdict.object + 1}"
-        rows.append((verdict.attribute, number, verdict.expected, verdict.observed, "OK" if verdict.ok else "WRONG"))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append("")
-    lines.append(f"seen in {num_frames} frames at {fps:g} fps: {_describe_seen(report)}")
-    right = sum(verdict.ok for verdict in report.verdicts)
-    lines.append(f"{right}/{len(report.verdicts)} judged attributes right")
-    return "\n".join(lines)
-
-
-def _describe_seen(report: Any) -> str:
-    """One phrase for the scene the checker saw, e.g. "red circle (small, bounce); background grass"."""
-    objects = []
-    for seen in report.seen:
-        motion = f"{seen.motion} {seen.speed}" if seen.speed else seen.motion
-        objects.append(f"{seen.colour} {seen.shape} ({seen.size}, {motion})")
-    parts = ["; ".join(objects) or "no objects", f"background {report.background}", f"camera pan {report.camera_pan}"]
-    if report.wall:
-        parts.append("a wall")
-    return "; ".join(parts)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

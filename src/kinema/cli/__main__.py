@@ -1,0 +1,7 @@
+"""`python -m kinema.cli ...`, the same as the `kinema` console script."""
+
+import sys
+
+from kinema.cli import main
+
+sys.exit(main())

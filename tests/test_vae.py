@@ -1,0 +1,180 @@
+"""The causal video VAE: shapes, causality, streaming, tiling, checkpoints, input checks, training."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+import torch
+
+from kinema.config import VAE_PRESETS, VAEConfig
+from kinema.models.vae import VideoVAE, load_vae, save_vae
+from kinema.training.vae_trainer import VAETrainConfig, export_vae, train_vae
+
+TINY = VAE_PRESETS["tiny-test"]
+
+
+@pytest.fixture(scope="module")
+def vae() -> VideoVAE:
+    torch.manual_seed(0)
+    return VideoVAE(TINY).eval()
+
+
+def video(frames: int, height: int = 32, width: int = 32, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(1, 3, frames, height, width, generator=generator) * 2 - 1
+
+
+@pytest.mark.parametrize("frames", [1, 5, 9, 17])
+@pytest.mark.parametrize("height,width", [(32, 32), (16, 48), (48, 16)])
+@torch.no_grad()
+def test_shapes_for_every_allowed_input(vae: VideoVAE, frames: int, height: int, width: int) -> None:
+    latents = vae.encode(video(frames, height, width))
+    assert latents.shape == (1, *vae.latent_shape(frames, height, width))
+    assert latents.shape[2] == 1 + (frames - 1) // 4
+    assert vae.decode(latents).shape == (1, 3, frames, height, width)
+
+
+def test_the_8x_and_16x_presets_compress_as_named() -> None:
+    assert VAE_PRESETS["world-8x"].spatial_compression == 8
+    assert VAE_PRESETS["world-16x"].spatial_compression == 16
+    big = VideoVAE(VAE_PRESETS["world-16x"])
+    assert big.latent_shape(17, 64, 64) == (64, 5, 4, 4)
+
+
+@torch.no_grad()
+def test_changing_frame_k_never_changes_earlier_latents(vae: VideoVAE) -> None:
+    clip = video(17)
+    latents = vae.encode(clip)
+    for frame in (1, 5, 9, 16):
+        changed = clip.clone()
+        changed[:, :, frame] += 0.5
+        other = vae.encode(changed)
+        first_affected = 1 + (frame - 1) // 4  # latent 0 is frame 0, latent j covers frames 4j-3 .. 4j
+        assert torch.equal(other[:, :, :first_affected], latents[:, :, :first_affected])
+        assert not torch.allclose(other[:, :, first_affected], latents[:, :, first_affected])
+
+
+@torch.no_grad()
+def test_an_image_is_a_one_frame_video(vae: VideoVAE) -> None:
+    clip = video(9)
+    image_latent = vae.encode(clip[:, :, :1])
+    assert torch.equal(image_latent, vae.encode(clip)[:, :, :1])
+    assert vae.decode(image_latent).shape == (1, 3, 1, 32, 32)
+
+
+@torch.no_grad()
+def test_chunked_encode_and_streamed_decode_equal_the_whole(vae: VideoVAE) -> None:
+    clip = video(17)
+    latents = vae.encode(clip)
+    for chunk in (1, 2):
+        torch.testing.assert_close(vae.encode(clip, chunk_frames=chunk), latents, atol=1e-5, rtol=0)
+    whole = vae.decode(latents)
+    torch.testing.assert_close(vae.decode(latents, chunk_latents=1), whole, atol=1e-5, rtol=0)
+    streamed = list(vae.decode_stream(latents, chunk_latents=1))
+    assert [part.shape[2] for part in streamed] == [1, 4, 4, 4, 4]
+    torch.testing.assert_close(torch.cat(streamed, dim=2), whole, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_tiled_equals_untiled_within_tolerance(vae: VideoVAE) -> None:
+    """Tiles overlap by half, so seams fall outside most of the receptive field; an untrained net is the worst case."""
+    clip = video(5, 32, 96)
+    latents = vae.encode(clip)
+    tiled = vae.encode(clip, tile=64)
+    assert tiled.shape == latents.shape
+    assert (tiled - latents).abs().mean() < 0.05 * latents.abs().mean()
+    decoded, decoded_tiled = vae.decode(latents), vae.decode(latents, tile=16)
+    assert decoded_tiled.shape == decoded.shape
+    assert (decoded_tiled - decoded).abs().mean() < 0.05 * decoded.abs().mean()
+    # A tile as large as the frame is exact.
+    torch.testing.assert_close(vae.encode(clip[..., :32], tile=32), vae.encode(clip[..., :32]))
+
+
+def test_wrong_frame_count_or_size_names_what_is_allowed(vae: VideoVAE) -> None:
+    with pytest.raises(ValueError, match=r"1 \+ 4k"):
+        vae.encode(video(8))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        vae.encode(video(5, 30, 32))
+    with pytest.raises(ValueError, match=r"\(batch, 3, frames"):
+        vae.encode(torch.zeros(3, 5, 32, 32))
+    with pytest.raises(ValueError, match="tile must be a multiple"):
+        vae.encode(video(5), tile=6)
+
+
+def test_save_load_round_trip_in_fp16(vae: VideoVAE, tmp_path) -> None:
+    stats = dataclasses.replace(TINY, latent_mean=(0.1, 0.2, 0.3, 0.4), latent_std=(1.0, 2.0, 3.0, 4.0))
+    original = VideoVAE(stats).eval()
+    original.load_state_dict(vae.state_dict())
+    save_vae(original, tmp_path / "model")
+    loaded = load_vae(tmp_path / "model")
+    assert loaded.config == stats
+    clip = video(5)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.encode(clip), original.encode(clip), atol=2e-2, rtol=2e-2)
+        assert loaded.encode(clip).std() < original.encode(clip).std() * 1.1  # normalised by the stored stds
+
+
+def test_corrupt_or_mismatched_checkpoints_name_the_file(vae: VideoVAE, tmp_path) -> None:
+    folder = save_vae(vae, tmp_path / "model")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="model.safetensors"):
+        load_vae(folder)
+    save_vae(vae, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["channels"] = [8, 32]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="does not match"):
+        load_vae(folder)
+    config["colour_depth"] = 8
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_vae(folder)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_vae(tmp_path / "nowhere")
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="temporal_compression"):
+        VAEConfig(temporal_compression=3)
+    with pytest.raises(ValueError, match="latent_mean"):
+        VAEConfig(latent_channels=4, latent_mean=(0.0,))
+
+
+TRAIN = VAETrainConfig(preset="tiny-test", steps=6, buckets="5x16x16:2,1x16x16:4", lr=3e-3, warmup_steps=1,
+                       checkpoint_every=3, preview_every=6, log_every=1)
+
+
+def test_training_lowers_the_loss_and_resumes_exactly(tmp_path) -> None:
+    """Killing after step 3 and restarting gives the same weights as one uninterrupted run."""
+    straight = train_vae(TRAIN, tmp_path / "straight", progress=False)
+    # A run killed after its step-3 checkpoint: its later checkpoint never got written.
+    resumed_dir = tmp_path / "resumed"
+    train_vae(TRAIN, resumed_dir, progress=False)
+    checkpoints = resumed_dir / "checkpoints"
+    shutil.rmtree(checkpoints / "step_0000006")
+    (checkpoints / "latest").write_text("step_0000003")
+    resumed = train_vae(TRAIN, resumed_dir, progress=False)
+    assert resumed["step"] == straight["step"] == 6
+    assert resumed["loss"] == pytest.approx(straight["loss"], rel=1e-5)
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
+    assert losses[-1] < losses[0]
+    assert (tmp_path / "straight" / "previews" / "step_0000006.png").is_file()
+    assert any((tmp_path / "straight" / "tb").iterdir())
+
+
+def test_a_run_folder_refuses_other_settings(tmp_path) -> None:
+    train_vae(dataclasses.replace(TRAIN, steps=1), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="different settings"):
+        train_vae(dataclasses.replace(TRAIN, steps=1, lr=1e-2), tmp_path / "run", progress=False)
+
+
+def test_export_measures_latent_statistics(tmp_path) -> None:
+    train_vae(dataclasses.replace(TRAIN, steps=2), tmp_path / "run", progress=False)
+    folder = export_vae(tmp_path / "run", tmp_path / "shipped", stats_batches=2)
+    shipped = load_vae(folder)
+    assert len(shipped.config.latent_mean) == shipped.config.latent_channels
+    assert all(s > 0 for s in shipped.config.latent_std)
