@@ -89,3 +89,70 @@ def read_config(cls: type[Config], path: Path) -> Config:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
     return config_from_dict(cls, data, source=str(path))
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The diffusion transformer over spacetime patches of VAE latents (Sora's third component)."""
+
+    latent_channels: int = 16
+    patch_size: tuple[int, int, int] = (1, 2, 2)  # (time, height, width) in latent voxels
+    width: int = 256
+    depth: int = 8
+    heads: int = 4
+    # Width of the plain (GELU) FFN this replaces; the gated SiLU MLP gets 2/3 of it as hidden size
+    # (rounded up to a multiple of 16), so parameters and FLOPs match that FFN (LLaMA's convention).
+    ffn_dim: int = 1024
+    text_dim: int = 384  # per-token text states and the pooled vector (all-MiniLM-L6-v2: 384)
+    # What the head outputs: "sample" = the clean latent x0 (measured far better with wide patches),
+    # "velocity" = v = noise - x0. The model only reports it; the flow code converts.
+    prediction: str = "sample"
+    rope_theta: float = 10000.0
+    qk_norm: bool = True
+
+    def __post_init__(self) -> None:
+        if self.prediction not in ("sample", "velocity"):
+            raise ValueError(f"prediction must be 'sample' (clean latent x0) or 'velocity' (noise - x0); got {self.prediction!r}")
+        if len(self.patch_size) != 3 or any(int(p) != p or p < 1 for p in self.patch_size):
+            raise ValueError(f"patch_size must be three positive integers (time, height, width); got {self.patch_size}")
+        for name in ("latent_channels", "width", "depth", "heads", "ffn_dim", "text_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} must be divisible by heads {self.heads} (e.g. heads={self._head_options()})")
+        head_dim = self.width // self.heads
+        # 3D RoPE rotates pairs of channels: each of the time, height and width axes needs at least one pair.
+        if head_dim % 2 or head_dim < 6:
+            raise ValueError(
+                f"head_dim = width / heads = {head_dim} must be even and at least 6 so 3D RoPE can give time, "
+                f"height and width at least one channel pair each; choose heads in {self._head_options()}"
+            )
+        if self.rope_theta <= 1.0:
+            raise ValueError(f"rope_theta must be > 1; got {self.rope_theta}")
+
+    def _head_options(self) -> list[int]:
+        return [h for h in range(1, self.width + 1) if self.width % h == 0 and (self.width // h) % 2 == 0 and self.width // h >= 6][-6:]
+
+    @property
+    def head_dim(self) -> int:
+        return self.width // self.heads
+
+    @property
+    def mlp_hidden(self) -> int:
+        """Hidden size of the gated MLP: 2/3 of ffn_dim rounded up to 16, so it costs what an ffn_dim FFN costs."""
+        return 16 * math.ceil(2 * self.ffn_dim / 3 / 16)
+
+    @property
+    def rope_dims(self) -> tuple[int, int, int]:
+        """Channels of each head rotated by (time, height, width) position: height and width equal, time the rest (Wan's split)."""
+        space = 2 * (self.head_dim // 6)
+        return self.head_dim - 2 * space, space, space
+
+
+TRANSFORMER_PRESETS: dict[str, TransformerConfig] = {
+    "tiny-test": TransformerConfig(latent_channels=4, patch_size=(1, 1, 1), width=32, depth=2, heads=2, ffn_dim=64, text_dim=384),
+    # The default model: 16-channel latents of the world-8x VAE, ~10M parameters.
+    "world-s": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=256, depth=8, heads=4, ffn_dim=1024, text_dim=384),
+    # Shaped like Wan2.1-T2V-1.3B (UMT5-XXL text states of 4096): for scale tests and FSDP, never trained here.
+    "wan-1.3b": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=1536, depth=30, heads=12, ffn_dim=8960, text_dim=4096),
+}

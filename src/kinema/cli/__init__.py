@@ -1,11 +1,13 @@
 """The `kinema` command line: parse arguments, call the library, print results.
 
-One module per command group (`data`, `check`, `train_vae`); this one builds the parser tree,
-runs a command and turns errors into exit codes. Library modules (numpy, PyAV, Pillow, torch, the
+One module per command group (`generate`, `data`, `check`, `train_vae`, `train`; `flags` builds
+training flags from config dataclasses); this one builds the parser tree, runs a command and turns
+errors into exit codes. Library modules (numpy, PyAV, Pillow, torch, the
 world, the checker) are imported inside the command functions, so `kinema --help` and
 `kinema --version` start instantly and a typo in one subcommand's options never pays for another's
-imports. A command whose options come from a torch-importing module (`train-vae`, whose flags are
-built from `VAETrainConfig`) adds them only when it is run or asked for `--help`; see LazyParser.
+imports. A command whose options come from a torch-importing module (`train-vae` and `train`, whose
+flags are built from `VAETrainConfig` and `TrainConfig`) adds them only when it is run or asked for
+`--help`; see LazyParser.
 
 Exit codes: 0 success (for `check`: every judged attribute right), 1 `check` found a wrong
 attribute, 2 a usage or input error (printed as `kinema: error: ...`, never a traceback),
@@ -87,30 +89,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole `kinema` parser tree: `data render`, `data preview`, `check` and `train-vae`."""
+    """The whole `kinema` parser tree: `generate`, `data render`, `data preview`, `check`, `train-vae`, `train`."""
     # The command modules import HelpFormatter and friends from this package, so they are
     # imported here, once this module is complete, rather than at its top.
-    from kinema.cli import check, data, train_vae
+    from kinema.cli import check, data, generate, train, train_vae
 
     parser = argparse.ArgumentParser(
         prog="kinema",
         description="Kinema: self-hostable Sora-style text-to-video.\n\n"
-        "Today: render the procedural world Kinema trains on, preview it, check a video against\n"
-        "a prompt with the analytic checker, and train the video VAE on the world.",
+        "Generate videos from a prompt with a model folder; render the procedural world Kinema\n"
+        "trains on and preview it; check a video against a prompt with the analytic checker; train\n"
+        "the video VAE and then the diffusion transformer (on one process or many with torchrun).",
         epilog="examples:\n"
         "  kinema data render --n 8 --out out/world\n"
         "  kinema data preview out/world --out out/world/sheet.png\n"
         '  kinema check out/world/clip_00000.mp4 --prompt "a red ball bouncing on grass"\n'
-        "  kinema train-vae --run-dir runs/vae --steps 20000\n\n"
+        "  kinema train-vae --run-dir runs/vae --steps 20000 --export out/vae\n"
+        "  kinema train --run-dir runs/world-s --vae out/vae --steps 20000\n"
+        '  kinema generate "a red ball bouncing on grass" --model out/model -o ball.mp4\n\n'
         "Run `kinema COMMAND --help` for a command's options.",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kinema {__version__}")
     parser.set_defaults(parser=parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=LazyParser)
+    generate.add_generate_parser(commands)
     data.add_data_parser(commands)
     check.add_check_parser(commands)
     train_vae.add_train_vae_parser(commands)
+    train.add_train_parser(commands)
     return parser
 
 

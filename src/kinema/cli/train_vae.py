@@ -1,25 +1,31 @@
 """`kinema train-vae`: train the causal video VAE on the procedural world, resumably, and export it.
 
-The training flags are built from `VAETrainConfig`'s fields, one `--kebab-case` flag per field,
-typed by its annotation and defaulted by its default, so the command and the library cannot drift
-apart; FIELD_HELP holds their one-line explanations. Building them imports torch, so they are
-added only when `train-vae` is run or asked for --help (see kinema.cli.LazyParser).
+The training flags are built from `VAETrainConfig`'s fields by kinema.cli.flags, one
+`--kebab-case` flag per field, typed by its annotation and defaulted by its default, so the command
+and the library cannot drift apart; FIELD_HELP holds their one-line explanations. Building them
+imports torch, so they are added only when `train-vae` is run or asked for --help (see
+kinema.cli.LazyParser).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import os
-import re
 import sys
 import time
-import typing
 from pathlib import Path
 from typing import Any
 
 from kinema.cli import EXIT_OK, HelpFormatter
+from kinema.cli.flags import (
+    add_config_flags,
+    all_cores,
+    check_threads,
+    checked_run_dir,
+    config_from_args,
+    last_logged,
+    reached_step,
+    settings_mismatch,
+)
 
 FIELD_HELP: dict[str, str] = {
     "preset": "model architecture",
@@ -38,7 +44,6 @@ FIELD_HELP: dict[str, str] = {
     "preview_every": "write a reconstruction contact sheet every N steps (and after the last)",
     "log_every": "log averaged scalars every N steps",
 }
-FLAG_TYPES = {int: "N", float: "X", str: None}  # supported field types and their metavars
 
 DESCRIPTION = """\
 Train the causal video VAE on the procedural world. Each step renders a fresh batch from the
@@ -80,6 +85,7 @@ def add_train_vae_parser(commands: argparse._SubParsersAction) -> None:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """The run's flags, then one flag per VAETrainConfig field."""
+    from kinema.config import VAE_PRESETS
     from kinema.training.vae_trainer import VAETrainConfig
 
     parser.add_argument("--run-dir", required=True, metavar="DIR",
@@ -89,39 +95,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", metavar="DIR",
                         help="after training, write the newest checkpoint to DIR as a model folder")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help=f"torch CPU threads (default: all {_all_cores()} cores)")
+                        help=f"torch CPU threads (default: all {all_cores()} cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
     settings = parser.add_argument_group("training settings (VAETrainConfig; fixed for the life of a run folder)")
-    for field in dataclasses.fields(VAETrainConfig):
-        _add_config_flag(settings, VAETrainConfig, field)
+    field_help = {**FIELD_HELP, "preset": f"{FIELD_HELP['preset']}: {_describe_presets(VAE_PRESETS)}"}
+    add_config_flags(settings, VAETrainConfig, field_help, choices={"preset": list(VAE_PRESETS)})
     parser.set_defaults(command=run_train_vae)
-
-
-def config_flag(name: str) -> str:
-    """The command-line flag of a config field: `warmup_steps` -> `--warmup-steps`."""
-    return "--" + name.replace("_", "-")
-
-
-def _add_config_flag(group: argparse._ArgumentGroup, config_class: type, field: dataclasses.Field) -> None:
-    """One typed, defaulted flag for `field`; unsupported fields fail loudly rather than vanish."""
-    kind = typing.get_type_hints(config_class)[field.name]
-    where = f"{config_class.__name__}.{field.name}"
-    if field.default is dataclasses.MISSING or kind not in (*FLAG_TYPES, bool):
-        raise TypeError(f"{where} needs a plain int, float, str or bool default to become a flag; "
-                        f"add its flag by hand in {__name__}")
-    help_text = FIELD_HELP.get(field.name, where)
-    if kind is bool:
-        group.add_argument(config_flag(field.name), dest=field.name, action=argparse.BooleanOptionalAction,
-                           default=field.default, help=help_text)
-        return
-    choices = None
-    if field.name == "preset":
-        from kinema.config import VAE_PRESETS
-
-        choices = list(VAE_PRESETS)
-        help_text = f"{help_text}: {_describe_presets(VAE_PRESETS)}"
-    group.add_argument(config_flag(field.name), dest=field.name, type=kind, default=field.default, choices=choices,
-                       metavar=None if choices else FLAG_TYPES[kind] or field.name.upper(), help=help_text)
 
 
 def _describe_presets(presets: dict[str, Any]) -> str:
@@ -133,10 +112,6 @@ def _describe_presets(presets: dict[str, Any]) -> str:
     )
 
 
-def _all_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 # ----------------------------------------------------------------------------- run
 
 
@@ -146,22 +121,15 @@ def run_train_vae(args: argparse.Namespace) -> int:
 
     from kinema.training.vae_trainer import VAETrainConfig, export_vae, train_vae
 
-    fields = dataclasses.fields(VAETrainConfig)
-    try:
-        config = VAETrainConfig(**{field.name: getattr(args, field.name) for field in fields})
-    except ValueError as error:  # the library names fields; the user typed flags
-        message = str(error)
-        for field in fields:
-            message = re.sub(rf"\b{field.name}\b", config_flag(field.name), message)
-        raise ValueError(message) from None
+    config = config_from_args(VAETrainConfig, args)
     run_dir = _checked_inputs(args, config)
-    torch.set_num_threads(args.threads or _all_cores())
+    torch.set_num_threads(args.threads or all_cores())
     first_step = reached_step(run_dir)
     start = time.perf_counter()
     try:
         metrics = train_vae(config, run_dir, init=args.init, progress=not args.quiet)
     except ValueError as error:
-        raise ValueError(_settings_mismatch(run_dir, config) or str(error)) from error
+        raise ValueError(settings_mismatch(run_dir, config) or str(error)) from error
     except KeyboardInterrupt:
         print(f"kinema: the newest checkpoint in {run_dir / 'checkpoints'} holds step {reached_step(run_dir)}; "
               "run the same command again to resume from it", file=sys.stderr)
@@ -174,42 +142,13 @@ def run_train_vae(args: argparse.Namespace) -> int:
 
 def _checked_inputs(args: argparse.Namespace, config: Any) -> Path:
     """Validate what VAETrainConfig does not: --threads, --run-dir and --init; return the run folder."""
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1; got {args.threads}")
-    run_dir = Path(args.run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"--run-dir {str(run_dir)!r} is a file, not a folder; choose a folder path")
+    check_threads(args.threads)
+    run_dir = checked_run_dir(args.run_dir)
     if args.init is not None and not (Path(args.init) / "config.json").is_file():
         raise FileNotFoundError(
             f"--init {args.init!r} is not a model folder (no config.json); pass a folder written by --export"
         )
     return run_dir
-
-
-def reached_step(run_dir: Path) -> int:
-    """How many steps the newest checkpoint in run_dir has trained (0 without one)."""
-    from kinema.training.checkpoint import latest_checkpoint
-
-    checkpoint = latest_checkpoint(run_dir / "checkpoints")
-    if checkpoint is None:
-        return 0
-    return json.loads((checkpoint / "state.json").read_text())["step"]  # steps done
-
-
-def _settings_mismatch(run_dir: Path, config: Any) -> str | None:
-    """Name the flags that differ from the run folder's saved settings, or None when none do."""
-    saved_path = run_dir / "train_config.json"
-    try:
-        saved = json.loads(saved_path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    given = dataclasses.asdict(config)
-    changed = [f"{config_flag(name)} {value} (the run has {saved.get(name, 'no such setting')})"
-               for name, value in given.items() if saved.get(name) != value]
-    if not changed:
-        return None
-    return (f"{run_dir} holds a run started with other settings: {', '.join(changed)}; "
-            f"give the settings in {saved_path} to resume it, or a new --run-dir to start another run")
 
 
 def _summary(
@@ -220,19 +159,10 @@ def _summary(
         parts = [f"{run_dir} is already at step {last} of {config.steps}; nothing to train"]
     else:
         parts = [f"trained {run_dir} from step {first} to {last} of {config.steps} in {seconds:.1f} s"]
-    psnr = metrics.get("psnr", _last_logged(run_dir).get("psnr"))
+    psnr = metrics.get("psnr", last_logged(run_dir).get("psnr"))
     if psnr is not None:
         parts.append(f"training PSNR {psnr:.2f} dB")
     parts.append(f"checkpoints in {run_dir / 'checkpoints'}")
     if exported is not None:
         parts.append(f"exported to {exported}")
     return "; ".join(parts)
-
-
-def _last_logged(run_dir: Path) -> dict:
-    """The last line of run_dir/metrics.jsonl (a finished run's scalars), or {}."""
-    try:
-        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-        return json.loads(lines[-1]) if lines else {}
-    except (OSError, json.JSONDecodeError):
-        return {}

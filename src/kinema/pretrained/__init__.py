@@ -4,3 +4,4 @@ from pathlib import Path
 
 PRETRAINED_DIR = Path(__file__).parent
 VAE_DIR = PRETRAINED_DIR / "kinema-vae"
+DEFAULT_MODEL_DIR = PRETRAINED_DIR / "kinema-world"

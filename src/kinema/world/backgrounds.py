@@ -128,9 +128,9 @@ def tree_heights(rng: np.random.Generator, xw: np.ndarray) -> np.ndarray:
 def add_stars(layer: np.ndarray, rng: np.random.Generator, xw: np.ndarray, ys: np.ndarray, height: int) -> None:
     """White dots of varied brightness in the upper night sky, in place."""
     n, rows, w, _ = layer.shape
-    count = 60
+    count = 30  # sparse and soft: fine detail an 8x-compressing VAE can still carry
     star_x, star_y = rng.uniform(0, PERIOD, count), rng.uniform(0.03, FLOOR_Y - 0.12, count)
-    brightness = rng.uniform(0.5, 1.0, count)
+    brightness = rng.uniform(0.35, 0.8, count)
     # Column of each star on screen: invert the (monotonic) per-frame map from column to world x.
     origin = xw[:, :1]  # (N, 1) world x of column 0
     col = np.mod(star_x[None, :] - origin, PERIOD) * w  # (N, K)
@@ -164,21 +164,21 @@ def draw_weather(canvas: np.ndarray, weather: str, seed: int, times: np.ndarray)
     rng = np.random.default_rng([seed, 2])
     unit = min(h, w)
     if weather == "snow":
-        count = 45
+        count = 30
         x0, y0 = rng.uniform(0, 1, count), rng.uniform(0, 1, count)
         fall, sway = rng.uniform(0.1, 0.2, count), rng.uniform(0, 2 * np.pi, count)
         ys = np.mod(y0[None] + fall[None] * times[:, None], 1.0)
         xs = np.mod(x0[None] + 0.015 * np.sin(2.0 * times[:, None] + sway[None]), 1.0)
-        alpha = 0.9 * splat_dots((n, h, w), xs * w, ys * h, max(0.6, unit / 100), 1.0)
+        alpha = 0.75 * splat_dots((n, h, w), xs * w, ys * h, max(0.6, unit / 100), 1.0)
         colour = SNOW
     elif weather == "rain":
-        count, length = 50, 0.07
+        count, length = 30, 0.07
         x0, y0 = rng.uniform(0, 1, count), rng.uniform(0, 1, count)
         head_y = np.mod(y0[None] + 1.5 * times[:, None], 1.0 + length)  # (N, K)
         steps = np.linspace(0.0, 1.0, 6)
         ys = head_y[..., None] - length * steps  # streak points, (N, K, 6)
         xs = np.broadcast_to(x0[None, :, None], ys.shape)  # straight down: weather never fakes a pan
-        alpha = 0.55 * splat_dots((n, h, w), (xs * w).reshape(n, -1), (ys * h).reshape(n, -1), max(0.4, unit / 160), 1.0)
+        alpha = 0.4 * splat_dots((n, h, w), (xs * w).reshape(n, -1), (ys * h).reshape(n, -1), max(0.4, unit / 160), 1.0)
         colour = RAIN
     else:
         raise ValueError(f"unknown weather {weather!r}")

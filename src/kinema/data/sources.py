@@ -1,0 +1,120 @@
+"""Clip sources for training: batch `step` of a bucket's shape, as uint8 clips and their captions.
+
+Two sources share one interface, so the training loop never knows which it reads:
+- `WorldSource`: the procedural world, rendered on the fly, captioned in varied wording;
+- `VideoFolder`: a folder of real videos with `captions.jsonl` (`{"file": ..., "caption": ...}`
+  per line, as `kinema data render` writes) or `captions.csv` (columns `file,caption`).
+Every batch is a pure function of (seed, step), so a resumed run reads exactly what it would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kinema.data.world_stream import Bucket, world_batch
+from kinema.world.captions import caption
+from kinema.world.sampling import WorldDistribution
+
+
+class ClipSource(Protocol):
+    """What the training loop reads from."""
+
+    def batch(self, step: int, buckets: tuple[Bucket, ...]) -> tuple[np.ndarray, list[str]]:
+        """uint8 clips (B, T, H, W, 3) of one bucket's shape and one caption per clip."""
+        ...
+
+
+def pick_bucket(rng: np.random.Generator, buckets: tuple[Bucket, ...]) -> Bucket:
+    """One bucket, drawn by weight."""
+    weights = np.asarray([b.weight for b in buckets], np.float64)
+    return buckets[int(rng.choice(len(buckets), p=weights / weights.sum()))]
+
+
+@dataclass(frozen=True)
+class WorldSource:
+    """The procedural world as a training source (held-out combinations excluded by default)."""
+
+    seed: int = 0
+    distribution: WorldDistribution = WorldDistribution()
+
+    def batch(self, step: int, buckets: tuple[Bucket, ...]) -> tuple[np.ndarray, list[str]]:
+        clips, specs = world_batch(self.seed, step, buckets, self.distribution)
+        rng = np.random.default_rng([self.seed, step, 1])  # wording has its own stream
+        return clips, [caption(spec, rng) for spec in specs]
+
+
+class VideoFolder:
+    """Real videos and their captions; clips are random windows, resized to cover the bucket and cropped."""
+
+    def __init__(self, root: str | Path, seed: int = 0) -> None:
+        self.root = Path(root)
+        self.seed = seed
+        self.items = read_caption_index(self.root)
+        missing = [item[0] for item in self.items if not (self.root / item[0]).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{len(missing)} videos listed in {self.root} are missing, e.g. {self.root / missing[0]}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batch(self, step: int, buckets: tuple[Bucket, ...]) -> tuple[np.ndarray, list[str]]:
+        rng = np.random.default_rng([self.seed, step])
+        bucket = pick_bucket(rng, buckets)
+        picks = rng.integers(len(self.items), size=bucket.batch_size)
+        clips = [self.clip(int(i), bucket, rng) for i in picks]
+        return np.stack(clips), [self.items[int(i)][1] for i in picks]
+
+    def clip(self, index: int, bucket: Bucket, rng: np.random.Generator) -> np.ndarray:
+        """A window of bucket.frames frames (the last frame repeated if the video is shorter), resized and cropped."""
+        from kinema.media import read_video
+
+        frames, _ = read_video(self.root / self.items[index][0])
+        start = int(rng.integers(max(1, len(frames) - bucket.frames + 1)))
+        window = frames[start : start + bucket.frames]
+        if len(window) < bucket.frames:
+            window = np.concatenate([window, np.repeat(window[-1:], bucket.frames - len(window), axis=0)])
+        return np.stack([cover_and_crop(frame, bucket.height, bucket.width) for frame in window])
+
+
+def read_caption_index(root: Path) -> list[tuple[str, str]]:
+    """(file, caption) pairs from root/captions.jsonl or root/captions.csv; errors name the file and line."""
+    jsonl, table = root / "captions.jsonl", root / "captions.csv"
+    if jsonl.is_file():
+        items = []
+        for number, line in enumerate(jsonl.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                items.append((str(record["file"]), str(record["caption"])))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ValueError(f"{jsonl}:{number}: expected a JSON object with \"file\" and \"caption\"") from None
+    elif table.is_file():
+        with open(table, newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"file", "caption"} <= set(reader.fieldnames):
+                raise ValueError(f"{table}: the header must name the columns file,caption; got {reader.fieldnames}")
+            items = [(row["file"], row["caption"]) for row in reader]
+    else:
+        raise FileNotFoundError(f"{root} has no captions.jsonl or captions.csv listing its videos and captions")
+    if not items:
+        raise ValueError(f"{root}: the captions file lists no videos")
+    return items
+
+
+def cover_and_crop(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (keeping aspect) so the frame covers height x width, then crop the centre."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    scale = max(height / h, width / w)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    resized = np.asarray(Image.fromarray(frame).resize(size, Image.BICUBIC))
+    top, left = (size[1] - height) // 2, (size[0] - width) // 2
+    return resized[top : top + height, left : left + width]

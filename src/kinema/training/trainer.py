@@ -1,0 +1,301 @@
+"""Training the diffusion transformer with rectified flow: one loop for every clip source, 1 or N processes.
+
+Each step: a bucketed batch of clips and captions, frozen VAE latents and text states (or their
+precomputed cache), random caption dropout (for guidance) and frame-conditioning masks, noise and
+logit-normal timesteps, the flow loss on the frames that are not given. Every random draw of step
+`s` comes from a generator seeded by (seed, s) over the global batch, so a resumed run and a
+`torchrun` run (each rank takes its slice) see exactly what one uninterrupted process would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from kinema.config import TRANSFORMER_PRESETS, config_from_dict
+from kinema.data.world_stream import parse_buckets, to_model_range
+from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
+from kinema.training.masks import MASK_KINDS, parse_mask_mix, sample_given_masks
+
+PREVIEW_PROMPTS = (
+    "a red ball moving right on a plain gray background",
+    "a large blue square bouncing on grass",
+    "a yellow star spinning at night",
+    "a small green triangle moving up under a blue sky",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a transformer training run."""
+
+    transformer: str = "world-s"  # a preset name
+    vae: str = "kinema-vae"  # a shipped VAE name or a model folder
+    text_encoder: str = "all-MiniLM-L6-v2"
+    data: str = "world"  # "world" or a folder of videos with captions.jsonl / captions.csv
+    buckets: str = "17x64x64:16,17x48x80:16,17x80x48:16,1x64x64:32:0.3,33x64x64:8:0.3"
+    steps: int = 20_000
+    lr: float = 3e-4
+    warmup_steps: int = 500
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    caption_dropout: float = 0.1
+    masks: str = "none:0.5,first:0.2,first_k:0.1,last_k:0.1,both:0.1"
+    timestep_shift: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    log_every: int = 20
+    preview_every: int = 1000
+    preview_steps: int = 10
+
+    def __post_init__(self) -> None:
+        if self.transformer not in TRANSFORMER_PRESETS:
+            raise ValueError(f"transformer must be one of {sorted(TRANSFORMER_PRESETS)}; got {self.transformer!r}")
+        if self.steps < 1 or self.lr <= 0:
+            raise ValueError(f"steps must be >= 1 and lr > 0; got steps={self.steps}, lr={self.lr}")
+        if not 0.0 <= self.caption_dropout < 1.0 or not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("caption_dropout and ema_decay must be in [0, 1)")
+        for name in ("checkpoint_every", "keep_checkpoints", "log_every", "preview_every", "preview_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        parse_buckets(self.buckets)
+        parse_mask_mix(self.masks)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio of the peak."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator for every random draw of one step (noise, timesteps, masks, dropout)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) % (2**63))
+
+
+def process_group() -> tuple[int, int]:
+    """(rank, world size): joins the gloo/NCCL group when launched by torchrun, else (0, 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
+
+
+def make_source(config: TrainConfig):
+    """The clip source named by config.data."""
+    from kinema.data.sources import VideoFolder, WorldSource
+
+    return WorldSource(config.seed) if config.data == "world" else VideoFolder(config.data, config.seed)
+
+
+def load_frozen(config: TrainConfig):
+    """The frozen VAE and text encoder."""
+    from kinema.models.text import load_text_encoder
+    from kinema.models.vae import load_vae
+    from kinema.pretrained import PRETRAINED_DIR
+
+    vae_path = Path(config.vae) if Path(config.vae).is_dir() else PRETRAINED_DIR / config.vae
+    vae = load_vae(vae_path)
+    for parameter in vae.parameters():
+        parameter.requires_grad_(False)
+    return vae, load_text_encoder(config.text_encoder)
+
+
+@torch.no_grad()
+def encode_batch(vae, text_encoder, clips, captions: list[str], generator: torch.Generator, dropout: float):
+    """Latents of the clips and text states of the captions, some captions dropped to "" for guidance."""
+    latents = vae.encode(to_model_range(clips))
+    dropped = torch.rand(len(captions), generator=generator) < dropout
+    texts = ["" if drop else text for text, drop in zip(captions, dropped.tolist())]
+    return latents, text_encoder.encode(texts)
+
+
+def flow_training_loss(model, latents, noise, t, text, given) -> torch.Tensor:
+    """Mean over samples of each sample's velocity MSE on its frames that are not given."""
+    from kinema.flow.paths import interpolate, velocity_from_sample, velocity_target
+
+    keep = given[:, None, :, None, None]  # (B, 1, F, 1, 1)
+    x_t = torch.where(keep, latents, interpolate(latents, noise, t))  # given frames enter clean
+    prediction = model(x_t, t, text.states, text.mask, text.pooled, given)
+    core = model.module if hasattr(model, "module") else model
+    velocity = velocity_from_sample(x_t, prediction, t) if core.config.prediction == "sample" else prediction
+    error = (velocity - velocity_target(latents, noise)).pow(2) * (~keep)
+    generated = (~keep).sum(dim=(1, 2, 3, 4)) * latents.shape[1] * latents.shape[3] * latents.shape[4]
+    return (error.sum(dim=(1, 2, 3, 4)) / generated.clamp_min(1)).mean()
+
+
+def step_noise(latents: torch.Tensor, generator: torch.Generator, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise and timesteps for the whole global batch (each process then takes its slice)."""
+    from kinema.flow.paths import sample_timesteps
+
+    noise = torch.randn(latents.shape, generator=generator)
+    return noise, sample_timesteps(latents.shape[0], generator=generator, shift=shift)
+
+
+def text_slice(text, share: slice):
+    """This process's rows of a batch of text states."""
+    return type(text)(states=text.states[share], mask=text.mask[share], pooled=text.pooled[share])
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for ema_param, param in zip(ema.parameters(), model.parameters()):
+        ema_param.lerp_(param.detach(), 1.0 - decay)
+
+
+def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> dict:
+    """Train (or resume) in run_dir with this process's share of every global batch; returns the last metrics."""
+    from kinema.models.transformer import DiffusionTransformer
+
+    run_dir = Path(run_dir)
+    rank, world = process_group()
+    check_run_dir(config, run_dir, rank)
+    buckets = parse_buckets(config.buckets)
+    for bucket in buckets:
+        if bucket.batch_size % world:
+            raise ValueError(f"bucket batch {bucket.batch_size} ({bucket.frames}x{bucket.height}x{bucket.width}) must divide by {world} processes")
+    torch.manual_seed(config.seed)
+    model = DiffusionTransformer(TRANSFORMER_PRESETS[config.transformer])
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
+    start = resume(run_dir, model, ema, optimizer)
+    trained = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    vae, text_encoder = load_frozen(config)
+    source = make_source(config)
+    mask_mix = parse_mask_mix(config.masks)
+    logger = RunLogger(run_dir, enabled=rank == 0, total=config.steps, start=start, progress=progress)
+    metrics: dict = {}
+    for step in range(start, config.steps):
+        generator = step_generator(config.seed, step)
+        clips, captions = source.batch(step, buckets)
+        latents, text = encode_batch(vae, text_encoder, clips, captions, generator, config.caption_dropout)
+        given = sample_given_masks(latents.shape[0], latents.shape[2], mask_mix, generator)
+        noise, t = step_noise(latents, generator, config.timestep_shift)
+        share = slice(rank * latents.shape[0] // world, (rank + 1) * latents.shape[0] // world)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        loss = flow_training_loss(trained, latents[share], noise[share], t[share], text_slice(text, share), given[share])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
+        metrics = logger.step(step + 1, loss.item(), float(grad_norm), learning_rate(config, step), config.log_every)
+        if rank == 0 and (step + 1) % config.preview_every == 0:
+            path = run_dir / "previews" / f"step_{step + 1:07d}.png"
+            logger.log(step + 1, preview(ema, vae, text_encoder, path, config.preview_steps, buckets))
+        if rank == 0 and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
+            save_checkpoint(run_dir / "checkpoints", model, optimizer, step + 1, {"train_config": asdict(config), "transformer_config": asdict(model.config)},
+                            {f"ema.{k}": v for k, v in ema.state_dict().items()})
+            prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
+    logger.close()
+    return metrics
+
+
+def check_run_dir(config: TrainConfig, run_dir: Path, rank: int) -> None:
+    """A run folder holds one run: refuse to continue it with other settings."""
+    saved = run_dir / "train_config.json"
+    if saved.exists():
+        previous = config_from_dict(TrainConfig, json.loads(saved.read_text()), str(saved))
+        if previous != config:
+            raise ValueError(f"{run_dir} holds a run with different settings ({saved}); use a new folder or the same settings")
+    elif rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = saved.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
+        tmp.replace(saved)
+    if dist.is_initialized():
+        dist.barrier()  # no rank starts before the run folder is settled
+
+
+def resume(run_dir: Path, model, ema, optimizer) -> int:
+    """Restore the newest checkpoint (model, EMA, optimiser); return the number of steps done."""
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if checkpoint is None:
+        return 0
+    meta, extra = load_checkpoint(checkpoint, model, optimizer)
+    ema.load_state_dict({k[len("ema."):]: v for k, v in extra.items() if k.startswith("ema.")})
+    return meta["step"]
+
+
+@torch.no_grad()
+def preview(ema, vae, text_encoder, path: Path, steps: int, buckets) -> dict:
+    """Sample the preview prompts with the EMA weights at the first video bucket's shape, score them with the checker."""
+    from kinema.evaluation.checker import check
+    from kinema.media import contact_sheet, write_image
+    from kinema.pipeline import KinemaPipeline, PipelineConfig
+
+    shape = next((b for b in buckets if b.frames > 1), buckets[0])
+    config = PipelineConfig(sizes=((shape.height, shape.width),), frame_counts=(shape.frames,), steps=steps)
+    pipe = KinemaPipeline(ema, vae, text_encoder, config)
+    clips, labels, right, judged = [], [], 0, 0
+    for index, prompt in enumerate(PREVIEW_PROMPTS):
+        frames = pipe(prompt, num_frames=shape.frames, height=shape.height, width=shape.width, seed=index).frames[0]
+        report = check(frames, prompt)
+        right += sum(v.ok for v in report.verdicts)
+        judged += len(report.verdicts)
+        clips.append(frames)
+        labels.append(f"{prompt} [{sum(v.ok for v in report.verdicts)}/{len(report.verdicts)}]")
+    ema.train()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(contact_sheet(clips, labels=labels, frames_per_clip=6, scale=2), path)
+    return {"preview_checker_accuracy": right / max(1, judged)}
+
+
+class RunLogger:
+    """Progress bar, metrics.jsonl and TensorBoard scalars, on rank 0 only."""
+
+    def __init__(self, run_dir: Path, enabled: bool, total: int, start: int, progress: bool) -> None:
+        from tqdm import tqdm
+
+        self.run_dir, self.enabled = run_dir, enabled
+        self.bar = tqdm(total=total, initial=start, disable=not (enabled and progress), unit="step", dynamic_ncols=True)
+        self.writer = None
+        self.window: list[float] = []
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(run_dir / "tb"))
+            except ImportError:
+                print("note: tensorboard is not installed (pip install 'kinema[train]'); scalars go to metrics.jsonl only")
+
+    def step(self, step: int, loss: float, grad_norm: float, lr: float, every: int) -> dict:
+        self.window.append(loss)
+        self.bar.update(1)
+        if step % every:
+            return {}
+        metrics = {"loss": sum(self.window) / len(self.window), "grad_norm": grad_norm, "lr": lr}
+        self.window.clear()
+        self.bar.set_postfix(loss=f"{metrics['loss']:.4f}")
+        self.log(step, metrics)
+        return {"step": step, **metrics}
+
+    def log(self, step: int, metrics: dict) -> None:
+        if not self.enabled:
+            return
+        if self.writer is not None:
+            for name, value in metrics.items():
+                self.writer.add_scalar(f"train/{name}", value, step)
+        with open(self.run_dir / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps({"step": step, **metrics}) + "\n")
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+__all__ = ["TrainConfig", "train", "MASK_KINDS"]

@@ -1,0 +1,98 @@
+"""KinemaPipeline on tiny parts: shapes, seeds, variations, given frames, checks, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kinema.config import TRANSFORMER_PRESETS
+from kinema.models.transformer import DiffusionTransformer
+from kinema.models.vae import load_vae
+from kinema.pipeline import KinemaPipeline, PipelineConfig
+
+SIZES = ((16, 16), (16, 32), (32, 16))  # (height, width): square, landscape, portrait
+
+
+@pytest.fixture(scope="module")
+def pipe(text_encoder, tiny_vae_folder) -> KinemaPipeline:
+    torch.manual_seed(0)
+    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
+    with torch.no_grad():  # a fresh model predicts zero; give its head weights so outputs depend on inputs
+        for parameter in transformer.parameters():
+            if parameter.abs().sum() == 0:
+                parameter.normal_(0, 0.02)
+    config = PipelineConfig(name="tiny", sizes=SIZES, frame_counts=(1, 17, 33), steps=2)
+    return KinemaPipeline(transformer, load_vae(tiny_vae_folder), text_encoder, config)
+
+
+@pytest.mark.parametrize("frames,latent_frames", [(1, 1), (17, 5), (33, 9)])
+@pytest.mark.parametrize("height,width", SIZES)
+def test_shapes_for_one_five_and_nine_latent_frames_at_three_aspects(pipe, frames, latent_frames, height, width) -> None:
+    out = pipe("a red ball moving left", num_frames=frames, height=height, width=width, seed=1)
+    assert out.frames.shape == (1, frames, height, width, 3) and out.frames.dtype == np.uint8
+    assert out.latents.shape[2] == latent_frames
+    assert out.metadata[0]["seed"] == 1 and out.metadata[0]["num_frames"] == frames
+
+
+def test_a_seed_reproduces_and_variations_differ(pipe) -> None:
+    first = pipe("a blue star spinning", num_frames=17, height=16, width=16, seed=7, num_videos=3)
+    again = pipe("a blue star spinning", num_frames=17, height=16, width=16, seed=7)
+    assert np.array_equal(first.frames[0], again.frames[0])
+    assert [m["seed"] for m in first.metadata] == [7, 8, 9]
+    assert not np.array_equal(first.frames[0], first.frames[1])
+    single = pipe("a blue star spinning", num_frames=17, height=16, width=16, seed=8)
+    torch.testing.assert_close(first.latents[1], single.latents[0], atol=1e-5, rtol=0)  # batched = one by one
+
+
+def test_guidance_and_prompt_change_the_result(pipe) -> None:
+    base = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=1.0).latents
+    guided = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=4.0).latents
+    other = pipe("a green square at night", num_frames=17, height=16, width=16, seed=3, guidance_scale=1.0).latents
+    assert not torch.allclose(base, guided) and not torch.allclose(base, other)
+
+
+def test_given_frames_come_back_exactly(pipe) -> None:
+    shape = (1, *pipe.vae.latent_shape(17, 16, 16))
+    given_latents = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    given = torch.tensor([[True, False, False, False, True]])
+    out = pipe("a ball", num_frames=17, height=16, width=16, seed=2, given_latents=given_latents, given_mask=given)
+    assert torch.equal(out.latents[:, :, 0], given_latents[:, :, 0])
+    assert torch.equal(out.latents[:, :, 4], given_latents[:, :, 4])
+    assert not torch.equal(out.latents[:, :, 2], given_latents[:, :, 2])
+
+
+def test_progress_callback_counts_every_step(pipe) -> None:
+    seen = []
+    pipe("a ball", num_frames=17, height=16, width=16, seed=0, num_inference_steps=3, callback=lambda i, n: seen.append((i, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(height=20, width=16), "16x16, 32x16, 16x32"),
+        (dict(num_frames=9), "one of 1, 17, 33"),
+        (dict(num_inference_steps=0), "at least 1"),
+        (dict(guidance_scale=-1.0), "guidance_scale"),
+        (dict(num_videos=0), "num_videos"),
+        (dict(prompt=""), "non-empty"),
+    ],
+)
+def test_bad_arguments_name_what_is_allowed(pipe, kwargs, message) -> None:
+    arguments = dict(prompt="a ball", num_frames=17, height=16, width=16)
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        pipe(**arguments)
+
+
+def test_save_and_load_round_trip(pipe, text_encoder, tmp_path) -> None:
+    folder = pipe.save_pretrained(tmp_path / "model", dtype=torch.float32)
+    assert (folder / "config.json").is_file() and (folder / "transformer" / "model.safetensors").is_file()
+    loaded = KinemaPipeline.from_pretrained(folder, text_encoder=text_encoder)
+    assert loaded.config == pipe.config
+    a = pipe("a red ball", num_frames=17, height=16, width=16, seed=5).frames
+    b = loaded("a red ball", num_frames=17, height=16, width=16, seed=5).frames
+    assert np.array_equal(a, b)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        KinemaPipeline.from_pretrained(tmp_path / "missing")

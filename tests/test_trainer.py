@@ -1,0 +1,83 @@
+"""The transformer training loop: loss falls, resume is exact, two processes equal one, masks are sound."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from kinema.training.masks import parse_mask_mix, sample_given_masks
+from kinema.training.trainer import TrainConfig, train
+
+
+@pytest.fixture
+def config(tiny_vae_folder) -> TrainConfig:
+    return TrainConfig(transformer="tiny-test", vae=str(tiny_vae_folder), buckets="5x16x16:2,1x16x16:4:0.5", steps=4,
+                       lr=1e-3, warmup_steps=1, checkpoint_every=2, log_every=1, preview_every=1000)
+
+
+def losses(run_dir) -> list[float]:
+    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines() if "loss" in line]
+
+
+def test_killing_and_resuming_gives_the_same_next_loss(config, tmp_path) -> None:
+    straight = train(config, tmp_path / "straight", progress=False)
+    resumed_dir = tmp_path / "resumed"
+    train(config, resumed_dir, progress=False)
+    shutil.rmtree(resumed_dir / "checkpoints" / "step_0000004")  # as if killed after the step-2 checkpoint
+    (resumed_dir / "checkpoints" / "latest").write_text("step_0000002")
+    resumed = train(config, resumed_dir, progress=False)
+    assert resumed["step"] == straight["step"] == 4
+    assert losses(resumed_dir)[-2:] == pytest.approx(losses(tmp_path / "straight")[-2:], rel=1e-6)
+    assert resumed["loss"] == pytest.approx(straight["loss"], rel=1e-6)
+
+
+def test_a_run_folder_refuses_other_settings(config, tmp_path) -> None:
+    train(dataclasses.replace(config, steps=1), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match="different settings"):
+        train(dataclasses.replace(config, steps=1, lr=5e-3), tmp_path / "run", progress=False)
+
+
+def test_bad_settings_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="transformer must be one of"):
+        TrainConfig(transformer="huge")
+    with pytest.raises(ValueError, match="mask kind"):
+        TrainConfig(masks="none:1,middle:1")
+    with pytest.raises(ValueError, match="bucket"):
+        TrainConfig(buckets="17x64:4")
+
+
+def test_masks_follow_the_mix_and_always_leave_a_frame_to_generate() -> None:
+    generator = torch.Generator().manual_seed(0)
+    given = sample_given_masks(2000, 5, parse_mask_mix("none:1,first:1,first_k:1,last_k:1,both:1"), generator)
+    assert not given.all(dim=1).any()
+    assert 0.15 < (~given.any(dim=1)).float().mean() < 0.25  # "none"
+    assert given[:, 0].float().mean() > 0.5 and given[:, -1].float().mean() > 0.3
+    assert not sample_given_masks(10, 1, parse_mask_mix("first:1"), generator).any()  # images are never given
+
+
+@pytest.mark.slow
+def test_two_processes_agree_with_one_at_the_same_global_batch(config, tmp_path) -> None:
+    """torchrun --nproc_per_node=2 (gloo on CPU): each rank takes half of each global batch."""
+    two = dataclasses.replace(config, steps=2, checkpoint_every=2)
+    train(two, tmp_path / "one", progress=False)
+    flags = [f"--{name.replace('_', '-')}={value}" for name, value in dataclasses.asdict(two).items()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+         "-m", "kinema.cli", "train", "--run-dir", str(tmp_path / "two"), "--quiet", *flags],
+        check=True, env=env, timeout=300,
+    )
+    from safetensors.torch import load_file
+
+    one = load_file(tmp_path / "one" / "checkpoints" / "step_0000002" / "state.safetensors")
+    both = load_file(tmp_path / "two" / "checkpoints" / "step_0000002" / "state.safetensors")
+    for name, value in one.items():
+        if name.startswith("model."):
+            torch.testing.assert_close(both[name], value, atol=1e-5, rtol=1e-4)
