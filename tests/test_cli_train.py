@@ -110,3 +110,21 @@ def test_library_errors_name_flags_not_fields() -> None:
     assert fields_as_flags("warmup_steps exceeds steps; min_lr_ratio too", names) == \
         "--warmup-steps exceeds --steps; --min-lr-ratio too"
     assert fields_as_flags("the lrs and msteps stay", names) == "the lrs and msteps stay"
+
+
+def test_export_writes_a_model_folder_that_generates(run: tuple[Path, str], tmp_path: Path, tiny_vae_folder: Path, capsys) -> None:
+    """`--export DIR` on a finished run ships its EMA weights; `kinema generate --model DIR` uses them."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(run[0], run_dir)
+    model = tmp_path / "model"
+    code = main(["train", "--run-dir", str(run_dir), *tiny_args(tiny_vae_folder), "--export", str(model)])
+    assert code == 0, capsys.readouterr().err
+    assert (model / "transformer" / "model.safetensors").is_file() and (model / "vae" / "config.json").is_file()
+    config = json.loads((model / "config.json").read_text())
+    assert config["sizes"] == [[16, 16]] and config["frame_counts"] == [5]
+    code = main(["generate", "a red ball", "--model", str(model), "--size", "16x16", "--frames", "5",
+                 "-o", str(tmp_path / "out.mp4"), "--steps", "2", "--seed", "1", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out.mp4").is_file()

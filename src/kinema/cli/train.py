@@ -124,6 +124,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help=f"torch CPU threads per process (default: $OMP_NUM_THREADS when set, else all "
                         f"{all_cores()} cores shared among this machine's processes)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
+    parser.add_argument("--export", metavar="DIR",
+                        help="after training, write the newest checkpoint's EMA weights as a model folder for "
+                        "`kinema generate --model DIR`")
     settings = parser.add_argument_group("training settings (TrainConfig; fixed for the life of a run folder)")
     field_help = {**FIELD_HELP, "transformer": f"{FIELD_HELP['transformer']}: {_describe_presets(TRANSFORMER_PRESETS)}"}
     add_config_flags(settings, TrainConfig, field_help, choices={"transformer": list(TRANSFORMER_PRESETS)},
@@ -173,6 +176,10 @@ def run_train(args: argparse.Namespace) -> int:
     if rank == 0:
         seconds = time.perf_counter() - start
         print(_summary(run_dir, config, first_step, reached_step(run_dir), seconds, metrics, world))
+        if args.export:
+            from kinema.training.trainer import export_pipeline
+
+            print(f"exported the model to {export_pipeline(run_dir, args.export)}")
     return EXIT_OK
 
 

@@ -299,3 +299,36 @@ class RunLogger:
 
 
 __all__ = ["TrainConfig", "train", "MASK_KINDS"]
+
+
+def export_pipeline(run_dir: str | Path, folder: str | Path) -> Path:
+    """Ship the newest checkpoint's EMA weights as a model folder for KinemaPipeline.from_pretrained.
+
+    The sizes and frame counts the model supports are those it was trained on (its buckets). A
+    shipped VAE is referenced by name; any other VAE folder is copied into the model folder.
+    """
+    from kinema.config import TransformerConfig
+    from kinema.models.transformer import DiffusionTransformer
+    from kinema.pipeline import KinemaPipeline, PipelineConfig
+    from kinema.pretrained import PRETRAINED_DIR
+
+    run_dir = Path(run_dir)
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if checkpoint is None:
+        raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}; train first")
+    meta = json.loads((checkpoint / "state.json").read_text())
+    config = config_from_dict(TrainConfig, meta["train_config"], str(checkpoint / "state.json"))
+    model = DiffusionTransformer(config_from_dict(TransformerConfig, meta["transformer_config"], str(checkpoint / "state.json")))
+    _, extra = load_checkpoint(checkpoint, model, None)
+    model.load_state_dict({k[len("ema."):]: v for k, v in extra.items() if k.startswith("ema.")})
+    vae, encoder = load_frozen(config)
+    buckets = parse_buckets(config.buckets)
+    shipped_vae = not Path(config.vae).is_dir() and (PRETRAINED_DIR / config.vae).is_dir()
+    pipeline_config = PipelineConfig(
+        name=Path(folder).name,
+        vae=config.vae if shipped_vae else "vae",
+        text_encoder=config.text_encoder,
+        sizes=tuple(sorted({(b.height, b.width) for b in buckets})),
+        frame_counts=tuple(sorted({b.frames for b in buckets})),
+    )
+    return KinemaPipeline(model, vae, encoder, pipeline_config).save_pretrained(folder, ship_vae=not shipped_vae)
