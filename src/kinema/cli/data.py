@@ -1,4 +1,4 @@
-"""`kinema data render` and `kinema data preview`: render the procedural world and look at it."""
+"""`kinema data render`, `preview` and `encode`: render the procedural world, look at it, pre-encode it for training."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kinema.cli import EXIT_OK, HelpFormatter, parse_size
 CAPTIONS_FILE = "captions.jsonl"
 CLIP_FORMATS = ("mp4", "gif", "webp")
 HELDOUT_CHOICES = ("exclude", "only", "allow")
+ENCODE_FIELDS = ("data", "seed", "buckets", "vae", "text_encoder")  # the TrainConfig fields a cache is made from
 CAPTION_STREAM = 1  # caption wording draws from its own stream of the scene seed, independent of the layout
 
 
@@ -21,20 +22,22 @@ CAPTION_STREAM = 1  # caption wording draws from its own stream of the scene see
 
 
 def add_data_parser(commands: argparse._SubParsersAction) -> None:
-    """`kinema data` and its actions `render` and `preview`."""
+    """`kinema data` and its actions `render`, `preview` and `encode`."""
     data = commands.add_parser(
         "data",
-        help="render the procedural world (data render) and preview it (data preview)",
-        description="Render and inspect datasets of the procedural world.",
+        help="render the procedural world (data render), preview it (data preview), pre-encode it (data encode)",
+        description="Render and inspect datasets of the procedural world; encode training batches once.",
         epilog="examples:\n"
         "  kinema data render --n 8 --out out/world\n"
-        "  kinema data preview out/world --out out/world/sheet.png",
+        "  kinema data preview out/world --out out/world/sheet.png\n"
+        "  kinema data encode --out out/cache --batches 2000 --vae out/vae",
         formatter_class=HelpFormatter,
     )
     data.set_defaults(parser=data)
     actions = data.add_subparsers(title="data commands", metavar="ACTION")
     _add_render_parser(actions)
     _add_preview_parser(actions)
+    _add_encode_parser(actions)
 
 
 def _add_render_parser(actions: argparse._SubParsersAction) -> None:
@@ -79,6 +82,44 @@ def _add_preview_parser(actions: argparse._SubParsersAction) -> None:
     preview.add_argument("--frames-per-clip", type=int, default=5, metavar="F", help="frames shown per clip")
     preview.add_argument("--scale", type=int, default=2, help="whole-pixel upscaling of each frame")
     preview.set_defaults(command=run_preview)
+
+
+def _add_encode_parser(actions: argparse._SubParsersAction) -> None:
+    """`kinema data encode`; its flags come from TrainConfig (a torch import), so they are added on first use."""
+    actions.add_parser(
+        "encode",
+        help="pre-encode N training batches (VAE latents, text states) for kinema train --cache DIR",
+        description="Run the frozen VAE and text encoder once over training batches 0..N-1 and write them to\n"
+        "DIR (one batch_*.safetensors per step, the empty prompt's states, and index.json last), so\n"
+        "`kinema train --cache DIR` reads them instead of rendering and encoding every step. Batch k\n"
+        "is the one `kinema train` would make at step k with the same --data, --seed and --buckets\n"
+        "(which it checks); a run longer than N steps cycles through the cached batches.",
+        epilog="examples:\n"
+        "  kinema data encode --out out/cache --batches 2000 --vae out/vae\n"
+        "  kinema data encode --out out/cache-tiny --batches 50 --vae out/vae-tiny --buckets 5x16x16:2\n"
+        "  kinema train --run-dir runs/cached --vae out/vae --cache out/cache --steps 20000",
+        formatter_class=HelpFormatter,
+        add_options=_add_encode_options,
+    )
+
+
+def _add_encode_options(parser: argparse.ArgumentParser) -> None:
+    """--out, --batches and the TrainConfig flags that decide what is encoded, with TrainConfig's defaults."""
+    import dataclasses
+
+    from kinema.cli.flags import add_config_flag
+    from kinema.cli.train import FIELD_HELP, METAVARS
+    from kinema.training.trainer import TrainConfig
+
+    parser.add_argument("--out", required=True, metavar="DIR", help="the cache folder (created if missing)")
+    parser.add_argument("--batches", type=int, required=True, metavar="N", help="encode training steps 0..N-1")
+    helps = {**FIELD_HELP, "seed": "the run's --seed, which decides every step's clips (train with the same one)"}
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in ENCODE_FIELDS:
+            add_config_flag(parser, TrainConfig, field, helps[field.name], metavar=METAVARS.get(field.name))
+    parser.add_argument("--overwrite", action="store_true", help="replace a cache already in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
+    parser.set_defaults(command=run_encode)
 
 
 def _add_scene_options(parser: argparse.ArgumentParser, n_default: int | None) -> None:
@@ -281,3 +322,39 @@ def _fresh_clips(args: argparse.Namespace) -> tuple[list, list[str], str]:
         clips.append(render(spec, num_frames=args.frames, height=height, width=width, fps=args.fps))
         labels.append(caption(spec, np.random.default_rng([seed, CAPTION_STREAM])))
     return clips, labels, f"seeds {args.seed}..{args.seed + count - 1}"
+
+
+# ----------------------------------------------------------------------------- data encode
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    """`kinema data encode`: write a latent cache of --batches training steps to --out."""
+    from kinema.cli.flags import fields_as_flags
+    from kinema.data.cache import INDEX_FILE, write_cache
+    from kinema.training.trainer import TrainConfig, load_frozen, make_source, vae_folder
+
+    if args.batches < 1:
+        raise ValueError(f"--batches must be at least 1; got {args.batches}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file, not a folder; choose a folder path")
+    if (out / INDEX_FILE).exists() and not args.overwrite:
+        raise ValueError(f"{str(out)!r} already holds a cache ({INDEX_FILE}); pass --overwrite to replace it, "
+                         "or choose another --out")
+    try:
+        config = TrainConfig(**{name: getattr(args, name) for name in ENCODE_FIELDS})
+    except ValueError as error:
+        raise ValueError(fields_as_flags(str(error), ENCODE_FIELDS)) from None
+    if not (vae_folder(config.vae) / "config.json").is_file():
+        raise FileNotFoundError(f"--vae {config.vae!r} is neither a VAE model folder nor a VAE shipped with Kinema; "
+                                "pass a folder written by `kinema train-vae --export DIR`")
+    if config.data != "world" and not Path(config.data).is_dir():
+        raise FileNotFoundError(f"--data {config.data!r} is neither 'world' nor a folder of videos with captions")
+    start = time.perf_counter()
+    vae, text_encoder = load_frozen(config)
+    write_cache(out, make_source(config), config.buckets, vae, text_encoder, args.batches,
+                progress=not args.quiet, vae_name=config.vae)
+    print(f"encoded {args.batches} batches (--data {config.data}, --seed {config.seed}, --buckets {config.buckets}) "
+          f"to {out}/ in {time.perf_counter() - start:.1f} s; train from it with `kinema train --cache {out}` "
+          "and the same --data, --seed, --buckets, --vae and --text-encoder")
+    return EXIT_OK

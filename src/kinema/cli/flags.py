@@ -21,6 +21,8 @@ import typing
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from kinema.config import config_from_dict
+
 FLAG_TYPES = {int: "N", float: "X", str: None}  # supported field types and their metavars
 
 
@@ -93,9 +95,13 @@ def settings_mismatch(run_dir: Path, config: Any, saved_name: str = "train_confi
         saved = json.loads(saved_path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
+    try:  # read as the library does: keys a run saved before a setting existed take its default
+        previous = dataclasses.asdict(config_from_dict(type(config), saved, str(saved_path)))
+    except (TypeError, ValueError):
+        previous = saved
     given = dataclasses.asdict(config)
-    changed = [f"{config_flag(name)} {value} (the run has {saved.get(name, 'no such setting')})"
-               for name, value in given.items() if saved.get(name) != value]
+    changed = [f"{config_flag(name)} {value} (the run has {previous.get(name, 'no such setting')})"
+               for name, value in given.items() if previous.get(name) != value]
     if not changed:
         return None
     return (f"{run_dir} holds a run started with other settings: {', '.join(changed)}; "

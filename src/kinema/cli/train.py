@@ -60,9 +60,12 @@ FIELD_HELP: dict[str, str] = {
     "preview_every": "every N steps, sample the preview prompts with the EMA weights, score them with the "
     "analytic checker and write a contact sheet",
     "preview_steps": "sampling steps per preview video",
+    "cache": "a folder of pre-encoded batches from kinema data encode (same --data, --seed, --buckets, --vae, "
+    "--text-encoder): steps read latents and text states from it instead of rendering and encoding, cycling "
+    "through it past its last batch; by default none: every step is rendered and encoded live",
 }
 
-METAVARS = {"vae": "NAME_OR_DIR", "text_encoder": "NAME_OR_DIR", "data": "world|DIR",
+METAVARS = {"cache": "DIR", "vae": "NAME_OR_DIR", "text_encoder": "NAME_OR_DIR", "data": "world|DIR",
             "buckets": "FxHxW:B[:WEIGHT],...", "masks": "KIND:WEIGHT,..."}
 
 DESCRIPTION = """\
@@ -95,6 +98,8 @@ examples:
   kinema train --run-dir runs/world-s --vae out/vae --steps 20000
   kinema train --run-dir runs/tiny --transformer tiny-test --vae out/vae-tiny --buckets 5x16x16:2 --steps 50
   kinema train --run-dir runs/mine --data out/world --vae out/vae --buckets 17x64x64:8
+  kinema data encode --out out/cache --batches 2000 --vae out/vae
+  kinema train --run-dir runs/cached --vae out/vae --cache out/cache --steps 20000
   torchrun --nproc_per_node=2 -m kinema.cli train --run-dir runs/ddp --vae out/vae --steps 20000"""
 
 

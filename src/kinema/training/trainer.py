@@ -57,6 +57,7 @@ class TrainConfig:
     log_every: int = 20
     preview_every: int = 1000
     preview_steps: int = 10
+    cache: str = ""  # a folder written by `kinema data encode` (data, seed and buckets must match); "" = encode live
 
     def __post_init__(self) -> None:
         if self.transformer not in TRANSFORMER_PRESETS:
@@ -100,26 +101,75 @@ def make_source(config: TrainConfig):
     return WorldSource(config.seed) if config.data == "world" else VideoFolder(config.data, config.seed)
 
 
+def vae_folder(name: str) -> Path:
+    """The model folder of --vae: a folder path, or the name of a VAE shipped with Kinema."""
+    from kinema.pretrained import PRETRAINED_DIR
+
+    return Path(name) if Path(name).is_dir() else PRETRAINED_DIR / name
+
+
 def load_frozen(config: TrainConfig):
     """The frozen VAE and text encoder."""
     from kinema.models.text import load_text_encoder
     from kinema.models.vae import load_vae
-    from kinema.pretrained import PRETRAINED_DIR
 
-    vae_path = Path(config.vae) if Path(config.vae).is_dir() else PRETRAINED_DIR / config.vae
-    vae = load_vae(vae_path)
+    vae = load_vae(vae_folder(config.vae))
     for parameter in vae.parameters():
         parameter.requires_grad_(False)
     return vae, load_text_encoder(config.text_encoder)
+
+
+def open_cache(config: TrainConfig):
+    """The latent cache config.cache, refused unless it holds this run's batches for its VAE and text encoder."""
+    from kinema.config import VAEConfig, read_config
+    from kinema.data.cache import LatentCache
+
+    cache = LatentCache(config.cache)
+    cache.check_matches(config.data, config.seed, config.buckets)
+    cached_vae = cache.index["vae"]["config"]
+    vae_config = read_config(VAEConfig, vae_folder(config.vae) / "config.json")
+    if cached_vae is None or config_from_dict(VAEConfig, cached_vae, str(cache.folder)) != vae_config:
+        raise ValueError(f"cache {cache.folder} was encoded with another VAE ({cache.index['vae']['name'] or 'unnamed'}) than "
+                         f"vae {config.vae!r}; pass the cache's VAE or encode a new cache with this one")
+    if cache.index["text_encoder"]["name"] != text_encoder_name(config.text_encoder):
+        raise ValueError(f"cache {cache.folder} was encoded with text encoder {cache.index['text_encoder']['name']!r}, "
+                         f"not text_encoder {config.text_encoder!r}; pass that encoder or encode a new cache")
+    return cache
+
+
+def text_encoder_name(name_or_path: str) -> str:
+    """The name a loaded TextEncoder reports: the default's name, else its folder's name."""
+    from kinema.models.text import DEFAULT_TEXT_ENCODER, resolve_text_encoder
+
+    folder = resolve_text_encoder(name_or_path)
+    try:
+        return DEFAULT_TEXT_ENCODER if folder == resolve_text_encoder(DEFAULT_TEXT_ENCODER) else folder.name
+    except ImportError:  # the default encoder's package is absent, so this folder is not it
+        return folder.name
+
+
+def caption_drops(count: int, generator: torch.Generator, dropout: float) -> torch.Tensor:
+    """Which captions of a batch become "" (for guidance): one draw per sample from the step generator."""
+    return torch.rand(count, generator=generator) < dropout
 
 
 @torch.no_grad()
 def encode_batch(vae, text_encoder, clips, captions: list[str], generator: torch.Generator, dropout: float):
     """Latents of the clips and text states of the captions, some captions dropped to "" for guidance."""
     latents = vae.encode(to_model_range(clips))
-    dropped = torch.rand(len(captions), generator=generator) < dropout
+    dropped = caption_drops(len(captions), generator, dropout)
     texts = ["" if drop else text for text, drop in zip(captions, dropped.tolist())]
     return latents, text_encoder.encode(texts)
+
+
+def cached_batch(cache, step: int, generator: torch.Generator, dropout: float):
+    """encode_batch's result read from a latent cache: dropped rows take the cached empty prompt's states."""
+    latents, text, _ = cache.batch(step)
+    dropped = caption_drops(len(text), generator, dropout)
+    both = text.cat(cache.empty_text())  # rows 0..B-1 the captions, row B the empty prompt, padded alike
+    rows = torch.where(dropped, len(text), torch.arange(len(text)))
+    length = int(both.mask[rows].sum(dim=1).max())  # the longest kept row, as a live encode would pad to
+    return latents, type(text)(both.states[rows, :length], both.mask[rows, :length], both.pooled[rows])
 
 
 def flow_training_loss(model, latents, noise, t, text, given) -> torch.Tensor:
@@ -161,6 +211,7 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
 
     run_dir = Path(run_dir)
     rank, world = process_group()
+    cache = open_cache(config) if config.cache else None  # before the run folder exists: a bad cache leaves none
     check_run_dir(config, run_dir, rank)
     buckets = parse_buckets(config.buckets)
     for bucket in buckets:
@@ -172,15 +223,18 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
     start = resume(run_dir, model, ema, optimizer)
     trained = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    vae, text_encoder = load_frozen(config)
-    source = make_source(config)
+    vae, text_encoder = load_frozen(config) if cache is None else (None, None)  # with a cache, loaded for previews only
+    source = make_source(config) if cache is None else None
     mask_mix = parse_mask_mix(config.masks)
     logger = RunLogger(run_dir, enabled=rank == 0, total=config.steps, start=start, progress=progress)
     metrics: dict = {}
     for step in range(start, config.steps):
         generator = step_generator(config.seed, step)
-        clips, captions = source.batch(step, buckets)
-        latents, text = encode_batch(vae, text_encoder, clips, captions, generator, config.caption_dropout)
+        if cache is None:
+            clips, captions = source.batch(step, buckets)
+            latents, text = encode_batch(vae, text_encoder, clips, captions, generator, config.caption_dropout)
+        else:
+            latents, text = cached_batch(cache, step, generator, config.caption_dropout)
         given = sample_given_masks(latents.shape[0], latents.shape[2], mask_mix, generator)
         noise, t = step_noise(latents, generator, config.timestep_shift)
         share = slice(rank * latents.shape[0] // world, (rank + 1) * latents.shape[0] // world)
@@ -195,6 +249,7 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
         metrics = logger.step(step + 1, loss.item(), float(grad_norm), learning_rate(config, step), config.log_every)
         if rank == 0 and (step + 1) % config.preview_every == 0:
             path = run_dir / "previews" / f"step_{step + 1:07d}.png"
+            vae, text_encoder = (vae, text_encoder) if vae is not None else load_frozen(config)
             logger.log(step + 1, preview(ema, vae, text_encoder, path, config.preview_steps, buckets))
         if rank == 0 and ((step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps):
             save_checkpoint(run_dir / "checkpoints", model, optimizer, step + 1, {"train_config": asdict(config), "transformer_config": asdict(model.config)},

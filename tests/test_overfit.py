@@ -1,0 +1,27 @@
+"""The whole training machinery can memorise a handful of captioned world clips (benchmarks/overfit.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from kinema.pretrained import VAE_DIR
+
+
+def load_benchmark():
+    path = Path(__file__).parents[1] / "benchmarks" / "overfit.py"
+    spec = importlib.util.spec_from_file_location("overfit_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (VAE_DIR / "config.json").is_file(), reason="needs the shipped VAE")
+def test_a_tiny_model_overfits_four_clips_and_its_samples_pass_the_checker() -> None:
+    result = load_benchmark().overfit(steps=400)
+    assert result["loss_drop"] >= 10, result
+    assert all(result["renders_all_ok"])  # the scenes themselves are judged right
+    assert sum(result["samples_all_ok"]) >= 3, result["wrong"]
