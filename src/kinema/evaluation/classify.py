@@ -71,18 +71,20 @@ def classify_motion(track: ObjectTrack, fps: float, pan_velocity: float) -> Moti
     growth = float(np.polyfit(t, np.log2(track.area[whole]), 1)[0])
     vx, vy = float(np.polyfit(t, x, 1)[0]), float(np.polyfit(t, y, 1)[0])
     velocity = (vx, vy)
-    if growth > 1.0 / 3.0:
-        return Motion("grow", None, velocity, growth)
-    if growth < -1.0 / 3.0:
-        return Motion("shrink", None, velocity, growth)
     if is_circling(x, y):
         return Motion("circle", None, velocity, growth)
     if is_bouncing(x, y):
         return Motion("bounce", None, velocity, growth)
     speed = math.hypot(vx, vy)
+    # Travel is judged before size change: growing and shrinking happen in place, while a travelling
+    # object partly hidden by the wall or the frame edge only seems to shrink.
     if speed >= MOVING_SPEED:
         octant = int(round(math.atan2(vy, vx) / (math.pi / 4))) % 8
         return Motion(OCTANTS[octant], "slow" if speed < SPEED_EDGE else "fast", velocity, growth)
+    if growth > 1.0 / 3.0:
+        return Motion("grow", None, velocity, growth)
+    if growth < -1.0 / 3.0:
+        return Motion("shrink", None, velocity, growth)
     if spin_rate(track, fps) > 0.5:
         return Motion("spin", None, velocity, growth)
     return Motion("still", None, velocity, growth)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,8 @@ import torch.distributed as dist
 from kinema.config import TRANSFORMER_PRESETS, config_from_dict
 from kinema.data.world_stream import parse_buckets, to_model_range
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
-from kinema.training.masks import MASK_KINDS, parse_mask_mix, sample_given_masks
+from kinema.training.masks import parse_mask_mix, sample_given_masks
+from kinema.training.run import RunLogger, check_run_dir, learning_rate
 
 PREVIEW_PROMPTS = (
     "a red ball moving right on a plain gray background",
@@ -71,14 +71,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
         parse_buckets(self.buckets)
         parse_mask_mix(self.masks)
-
-
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """Linear warmup, then cosine decay to min_lr_ratio of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
-    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -259,22 +251,6 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
     return metrics
 
 
-def check_run_dir(config: TrainConfig, run_dir: Path, rank: int) -> None:
-    """A run folder holds one run: refuse to continue it with other settings."""
-    saved = run_dir / "train_config.json"
-    if saved.exists():
-        previous = config_from_dict(TrainConfig, json.loads(saved.read_text()), str(saved))
-        if previous != config:
-            raise ValueError(f"{run_dir} holds a run with different settings ({saved}); use a new folder or the same settings")
-    elif rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = saved.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
-        tmp.replace(saved)
-    if dist.is_initialized():
-        dist.barrier()  # no rank starts before the run folder is settled
-
-
 def resume(run_dir: Path, model, ema, optimizer) -> int:
     """Restore the newest checkpoint (model, EMA, optimiser); return the number of steps done."""
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
@@ -309,51 +285,6 @@ def preview(ema, vae, text_encoder, path: Path, steps: int, buckets) -> dict:
     return {"preview_checker_accuracy": right / max(1, judged)}
 
 
-class RunLogger:
-    """Progress bar, metrics.jsonl and TensorBoard scalars, on rank 0 only."""
-
-    def __init__(self, run_dir: Path, enabled: bool, total: int, start: int, progress: bool) -> None:
-        from tqdm import tqdm
-
-        self.run_dir, self.enabled = run_dir, enabled
-        self.bar = tqdm(total=total, initial=start, disable=not (enabled and progress), unit="step", dynamic_ncols=True)
-        self.writer = None
-        self.window: list[float] = []
-        if enabled:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(str(run_dir / "tb"))
-            except ImportError:
-                print("note: tensorboard is not installed (pip install 'kinema[train]'); scalars go to metrics.jsonl only")
-
-    def step(self, step: int, loss: float, grad_norm: float, lr: float, every: int) -> dict:
-        self.window.append(loss)
-        self.bar.update(1)
-        if step % every:
-            return {}
-        metrics = {"loss": sum(self.window) / len(self.window), "grad_norm": grad_norm, "lr": lr}
-        self.window.clear()
-        self.bar.set_postfix(loss=f"{metrics['loss']:.4f}")
-        self.log(step, metrics)
-        return {"step": step, **metrics}
-
-    def log(self, step: int, metrics: dict) -> None:
-        if not self.enabled:
-            return
-        if self.writer is not None:
-            for name, value in metrics.items():
-                self.writer.add_scalar(f"train/{name}", value, step)
-        with open(self.run_dir / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps({"step": step, **metrics}) + "\n")
-
-    def close(self) -> None:
-        self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
-
-
-__all__ = ["TrainConfig", "train", "MASK_KINDS"]
 
 
 def export_pipeline(run_dir: str | Path, folder: str | Path) -> Path:

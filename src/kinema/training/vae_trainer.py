@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from kinema.data.world_stream import parse_buckets, to_model_range, to_pixels, w
 from kinema.evaluation.metrics import psnr
 from kinema.models.vae import VideoVAE, load_vae, save_vae
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
+from kinema.training.run import RunLogger, check_run_dir, learning_rate
 
 PREVIEW_SEED = 987_654_321  # a seed the training stream never draws from
 
@@ -56,14 +56,6 @@ class VAETrainConfig:
         parse_buckets(self.buckets)
 
 
-def learning_rate(config: VAETrainConfig, step: int) -> float:
-    """Linear warmup, then cosine decay to min_lr_ratio of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
-    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, edge_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
     """L1 + L2 on pixels plus L1 on spatial gradients (keeps edges sharp without a perceptual network); and the MSE."""
     mse = F.mse_loss(recon, target)
@@ -82,14 +74,7 @@ def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | None = None, progress: bool = True) -> dict:
     """Train (or resume) in run_dir; returns the last logged metrics."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved = run_dir / "train_config.json"
-    if saved.exists():
-        previous = config_from_dict(VAETrainConfig, json.loads(saved.read_text()), str(saved))
-        if previous != config:
-            raise ValueError(f"{run_dir} holds a run with different settings ({saved}); use a new folder or the same settings")
-    else:
-        saved.write_text(json.dumps(asdict(config), indent=2) + "\n")
+    check_run_dir(config, run_dir)
     torch.manual_seed(config.seed)
     vae = load_vae(init).train() if init else VideoVAE(VAE_PRESETS[config.preset])
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
@@ -99,9 +84,8 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
         meta, _ = load_checkpoint(checkpoint, vae, optimizer)
         start = meta["step"]  # steps done
     buckets = parse_buckets(config.buckets)
-    writer = tensorboard_writer(run_dir / "tb")
+    logger = RunLogger(run_dir, enabled=True, total=config.steps, start=start, progress=progress, prefix="vae")
     metrics: dict = {}
-    bar = progress_bar(start, config.steps, progress)
     window: list[tuple[float, float]] = []
     for step in range(start, config.steps):
         clips, _ = world_batch(config.seed, step, buckets)
@@ -119,21 +103,21 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
         grad_norm = torch.nn.utils.clip_grad_norm_(vae.parameters(), config.grad_clip)
         optimizer.step()
         window.append((mse.item(), kl.item()))
-        bar.update(1)
+        logger.bar.update(1)
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            mse_mean = float(np.mean([w[0] for w in window]))
-            metrics = {"step": step + 1, "loss": loss.item(), "psnr": psnr_from_mse(mse_mean), "kl": float(np.mean([w[1] for w in window])), "grad_norm": float(grad_norm), "lr": learning_rate(config, step)}
+            mse_mean, kl_mean = (float(np.mean(values)) for values in zip(*window))
+            metrics = {"loss": loss.item(), "psnr": psnr_from_mse(mse_mean), "kl": kl_mean, "grad_norm": float(grad_norm),
+                       "lr": learning_rate(config, step)}
             window.clear()
-            bar.set_postfix(psnr=f"{metrics['psnr']:.2f}", kl=f"{metrics['kl']:.3f}")
-            log_scalars(writer, run_dir, metrics)
+            logger.bar.set_postfix(psnr=f"{metrics['psnr']:.2f}", kl=f"{metrics['kl']:.3f}")
+            logger.log(step + 1, metrics)
+            metrics = {"step": step + 1, **metrics}
         if (step + 1) % config.preview_every == 0 or step + 1 == config.steps:
             write_preview(vae, run_dir / "previews" / f"step_{step + 1:07d}.png")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             save_checkpoint(run_dir / "checkpoints", vae, optimizer, step + 1, {"train_config": asdict(config), "vae_config": asdict(vae.config)})
             prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
-    bar.close()
-    if writer is not None:
-        writer.close()
+    logger.close()
     return metrics
 
 
@@ -160,32 +144,6 @@ def write_preview(vae: VideoVAE, path: Path) -> float:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_image(contact_sheet(rows, labels=labels, frames_per_clip=6, scale=2), path)
     return score
-
-
-def tensorboard_writer(folder: Path):
-    """A TensorBoard SummaryWriter, or None (with a note) when tensorboard is not installed."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        print("note: tensorboard is not installed (pip install 'kinema[train]'); scalars go to metrics.jsonl only")
-        return None
-    return SummaryWriter(str(folder))
-
-
-def log_scalars(writer, run_dir: Path, metrics: dict) -> None:
-    """Scalars to TensorBoard and to metrics.jsonl beside it (readable without TensorBoard)."""
-    if writer is not None:
-        for name, value in metrics.items():
-            if name != "step":
-                writer.add_scalar(f"vae/{name}", value, metrics["step"])
-    with open(run_dir / "metrics.jsonl", "a") as handle:
-        handle.write(json.dumps({**metrics, "time": time.time()}) + "\n")
-
-
-def progress_bar(start: int, total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=start, disable=not enabled, unit="step", dynamic_ncols=True)
 
 
 @torch.no_grad()

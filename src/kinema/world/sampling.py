@@ -6,7 +6,6 @@ aspect ratio, and respects the held-out combinations (excluded from training, or
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,7 +218,6 @@ def in_frame(obj: ObjectSpec, times: np.ndarray, pan: str) -> bool:
 
 def sample_occluded_object(rng, dist: WorldDistribution, times: np.ndarray, pan: str) -> tuple[ObjectSpec, Occluder] | None:
     """An object moving left or right that passes fully behind a wall placed on its path mid-clip."""
-    duration = float(times[-1])
     sideways = [m for m in ("left", "right") if m in dist.motions]
     sizes = [s for s in ("small", "medium") if s in dist.sizes]
     if not sideways or not sizes:
