@@ -26,6 +26,15 @@ def learning_rate(config: Any, step: int) -> float:
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def check_schedule(config: Any, counts: tuple[str, ...]) -> None:
+    """Checks every run config shares: a positive step count and learning rate, and counts of at least 1."""
+    if config.steps < 1 or config.lr <= 0:
+        raise ValueError(f"steps must be >= 1 and lr > 0; got steps={config.steps}, lr={config.lr}")
+    for name in counts:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1; got {getattr(config, name)}")
+
+
 def check_run_dir(config: Any, run_dir: Path, rank: int = 0) -> None:
     """A run folder holds one run: save its settings on first use, refuse to continue it with others."""
     saved = run_dir / "train_config.json"

@@ -22,7 +22,7 @@ from kinema.config import TRANSFORMER_PRESETS, config_from_dict
 from kinema.data.world_stream import parse_buckets, to_model_range
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
 from kinema.training.masks import parse_mask_mix, sample_given_masks
-from kinema.training.run import RunLogger, check_run_dir, learning_rate
+from kinema.training.run import RunLogger, check_run_dir, check_schedule, learning_rate
 
 PREVIEW_PROMPTS = (
     "a red ball moving right on a plain gray background",
@@ -62,13 +62,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.transformer not in TRANSFORMER_PRESETS:
             raise ValueError(f"transformer must be one of {sorted(TRANSFORMER_PRESETS)}; got {self.transformer!r}")
-        if self.steps < 1 or self.lr <= 0:
-            raise ValueError(f"steps must be >= 1 and lr > 0; got steps={self.steps}, lr={self.lr}")
+        check_schedule(self, ("checkpoint_every", "keep_checkpoints", "log_every", "preview_every", "preview_steps"))
         if not 0.0 <= self.caption_dropout < 1.0 or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("caption_dropout and ema_decay must be in [0, 1)")
-        for name in ("checkpoint_every", "keep_checkpoints", "log_every", "preview_every", "preview_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
         parse_buckets(self.buckets)
         parse_mask_mix(self.masks)
 

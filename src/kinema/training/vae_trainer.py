@@ -21,7 +21,7 @@ from kinema.data.world_stream import parse_buckets, to_model_range, to_pixels, w
 from kinema.evaluation.metrics import psnr
 from kinema.models.vae import VideoVAE, load_vae, save_vae
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
-from kinema.training.run import RunLogger, check_run_dir, learning_rate
+from kinema.training.run import RunLogger, check_run_dir, check_schedule, learning_rate
 
 PREVIEW_SEED = 987_654_321  # a seed the training stream never draws from
 
@@ -48,11 +48,7 @@ class VAETrainConfig:
     def __post_init__(self) -> None:
         if self.preset not in VAE_PRESETS:
             raise ValueError(f"preset must be one of {sorted(VAE_PRESETS)}; got {self.preset!r}")
-        if self.steps < 1 or self.lr <= 0:
-            raise ValueError(f"steps must be >= 1 and lr > 0; got steps={self.steps}, lr={self.lr}")
-        for name in ("checkpoint_every", "keep_checkpoints", "preview_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
+        check_schedule(self, ("checkpoint_every", "keep_checkpoints", "preview_every", "log_every"))
         parse_buckets(self.buckets)
 
 
