@@ -22,8 +22,12 @@ from kinema.models.vae import VideoVAE, load_vae
 from kinema.pretrained import VAE_DIR
 
 RESULTS = Path(__file__).parent / "results"
-# Same compression as ours (8x space, 4x time, 16 latent channels) and a similar parameter count.
-WAN_CONFIG = dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1)
+# Wan configs with the same compression as ours (4x time, 16 latent channels; 4x or 8x space: one
+# spatial halving per dim_mult entry after the first) and a similar parameter count (2.5M / 4.1M).
+WAN_CONFIGS = {
+    4: dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 2], num_res_blocks=1, temperal_downsample=[True, True]),
+    8: dict(base_dim=32, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1),
+}
 CASES = ((4, 17, 64, 64), (1, 17, 128, 128), (1, 33, 64, 64))  # (batch, frames, height, width)
 
 
@@ -66,17 +70,18 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    ours = load_vae(VAE_DIR) if (VAE_DIR / "config.json").is_file() else VideoVAE(VAE_PRESETS["world-8x"]).eval()
-    wan = AutoencoderKLWan(**WAN_CONFIG).eval()
+    ours = load_vae(VAE_DIR) if (VAE_DIR / "config.json").is_file() else VideoVAE(VAE_PRESETS["world-4x"]).eval()
+    wan_config = WAN_CONFIGS[ours.config.spatial_compression]
+    wan = AutoencoderKLWan(**wan_config).eval()
     count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
     with torch.inference_mode():
         rows = [time_pair(ours, wan, *case, args.repeats) for case in CASES]
     result = {"threads": args.threads, "dtype": "float32", "ours_params": count(ours), "wan_params": count(wan),
-              "wan_config": WAN_CONFIG, "results": rows}
+              "wan_config": wan_config, "results": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "vae_speed.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [f"# VAE speed on {args.threads} CPU threads (frames/s, higher is better)", "",
-             f"Kinema VAE {count(ours) / 1e6:.1f}M parameters; diffusers AutoencoderKLWan {WAN_CONFIG} {count(wan) / 1e6:.1f}M.", "",
+             f"Kinema VAE ({ours.config.spatial_compression}x space, 4x time) {count(ours) / 1e6:.1f}M parameters; diffusers AutoencoderKLWan {wan_config} {count(wan) / 1e6:.1f}M.", "",
              "| clip (BxTxHxW) | ours encode | Wan encode | ratio | ours decode | Wan decode | ratio |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['clip']} | {r['ours_encode_fps']} | {r['wan_encode_fps']} | {r['encode_speedup']}x | "
               f"{r['ours_decode_fps']} | {r['wan_decode_fps']} | {r['decode_speedup']}x |" for r in rows]

@@ -31,6 +31,14 @@ def model(tmp_path_factory: pytest.TempPathFactory, tiny_vae_folder: Path, text_
     return pipe.save_pretrained(tmp_path_factory.mktemp("model") / "tiny")
 
 
+def clip(frames: int, height: int = 16, width: int = 16, seed: int = 0) -> np.ndarray:
+    """A smooth moving colour pattern (T, H, W, 3) uint8 that survives H.264 well."""
+    t, y, x = np.meshgrid(np.arange(frames), np.arange(height), np.arange(width), indexing="ij")
+    phase = np.random.default_rng(seed).uniform(0, 6, size=3)
+    channels = [np.sin(0.3 * x + 0.2 * y + 0.2 * t + p) for p in phase]
+    return ((np.stack(channels, axis=-1) + 1) * 100 + 28).round().astype(np.uint8)
+
+
 def generate(capsys, model: Path, *argv: str) -> tuple[int, str, str]:
     code = main(["generate", "a red ball", "--model", str(model), "--size", "16x16", "--quiet", *argv])
     captured = capsys.readouterr()
@@ -93,8 +101,15 @@ def test_frames_for_duration() -> None:
 
     assert frames_for_duration(2.0, 8.0, (1, 17, 33)) == 17
     assert frames_for_duration(4.0, 8.0, (1, 17, 33)) == 33
-    assert frames_for_duration(60.0, 8.0, (1, 17, 33)) == 33
+    assert frames_for_duration(60.0, 8.0, (1, 17, 33)) == 33  # without a limit: trained lengths only
     assert frames_for_duration(1.0, 8.0, (1,)) == 1  # an image-only model
+    assert frames_for_duration(60.0, 8.0, (1, 17, 33), max_frames=481) == 481  # a long video: chained windows
+    assert frames_for_duration(4.2, 8.0, (1, 17, 33), max_frames=481) == 33  # within the trained lengths
+    assert frames_for_duration(4.6, 8.0, (1, 17, 33), max_frames=481) == 37  # just beyond: one more window
+    assert frames_for_duration(10.0, 8.0, (1, 17, 33), max_frames=481) == 81
+    assert frames_for_duration(2.0, 8.0, (1, 17), task="extend") == 17  # 16 frames added after the seam frame
+    assert frames_for_duration(2.0, 8.0, (1, 17), task="join") == 18  # plus the end frames of A and B
+    assert frames_for_duration(4.0, 8.0, (1, 17), task="loop") == 33
 
 
 @pytest.mark.parametrize(
@@ -108,11 +123,21 @@ def test_frames_for_duration() -> None:
         (["-o", "{tmp}/out.avi"], "must end in .mp4, .gif, .webp, .png"),
         (["--size", "16"], "WIDTHxHEIGHT"),
         (["--model", "{tmp}/nothing"], "nothing: no such folder"),
+        (["--image", "{tmp}/missing.png"], "--image {tmp}/missing.png: no such file"),
+        (["--strength", "0.5"], "--strength is the strength of --edit CLIP"),
+        (["--loop", "--join", "{clip}", "{clip}"], "--loop, --join cannot be combined"),
+        (["--edit", "{clip}", "--strength", "1.5"], "strength must be in (0, 1]"),
+        (["--join", "{clip}", "{clip}", "--frames", "17"], "2 + 4k frames from 6 to 14"),
+        (["--duration", "90"], "up to 481"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv: list[str], expected: str, model: Path, tmp_path: Path,
                                           capsys) -> None:
-    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    from kinema.media import write_video
+
+    write_video(clip(17), tmp_path / "clip.mp4")
+    argv = [arg.replace("{tmp}", str(tmp_path)).replace("{clip}", str(tmp_path / "clip.mp4")) for arg in argv]
+    expected = expected.replace("{tmp}", str(tmp_path))
     code, stdout, err = generate(capsys, model, "-o", str(tmp_path / "out.mp4"), *argv)
     assert code == 2
     assert expected in err and "Traceback" not in err and stdout == ""
@@ -144,5 +169,84 @@ def test_help_lists_every_option(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "examples:" in out
     for option in ["PROMPT", "--output", "--model", "--size", "--frames", "--duration", "--steps", "--guidance",
-                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--verbose", "--quiet"]:
+                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--verbose", "--quiet",
+                   "--image", "--last-image", "--extend", "--backward", "--loop", "--join", "--edit", "--strength",
+                   "--new-only", "--no-expand", "centre-cropped", "long video"]:
         assert option in out, option
+
+
+# ----------------------------------------------------------------------------- tasks end to end
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    """A 40x24 PNG (another size than the model's), a 17-frame and a 9-frame MP4."""
+    from kinema.media import write_image, write_video
+
+    return {"image": write_image(clip(1, 24, 40)[0], tmp_path / "first.png"),
+            "clip": write_video(clip(17, seed=1), tmp_path / "clip.mp4"),
+            "short": write_video(clip(9, seed=2), tmp_path / "short.mp4")}
+
+
+def test_image_to_video_resizes_by_the_printed_rule(model: Path, inputs, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "animated.mp4"
+    code, _stdout, err = generate(capsys, model, "-o", str(out), "--image", str(inputs["image"]), "--size", "32x16",
+                                 "--seed", "1")
+    assert code == 0, err
+    assert read_video(out)[0].shape == (17, 16, 32, 3)
+    assert "input resized: image: 40x24 scaled by 0.8 to 32x19 (Lanczos) and centre-cropped to 32x16" in err
+    assert read_video_metadata(out)["task"] == "image-to-video"
+
+
+def test_extend_writes_the_clip_then_the_new_frames(model: Path, inputs, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "longer.mp4"
+    code, stdout, err = generate(capsys, model, "-o", str(out), "--extend", str(inputs["clip"]), "--duration", "2")
+    assert code == 0, err
+    frames, _ = read_video(out)
+    source, _ = read_video(inputs["clip"])
+    assert frames.shape == (33, 16, 16, 3)
+    played = np.abs(frames[:17].astype(int) - source).mean()
+    assert played < 12 and played < 0.5 * np.abs(frames[16:].astype(int) - source).mean()  # the clip plays first
+    assert "extend: 16 new frames in 2 windows, 17 from the input" in stdout  # the tiny model: 2 + 2 groups each
+    back = tmp_path / "before.mp4"
+    code, _, err = generate(capsys, model, "-o", str(back), "--extend", str(inputs["clip"]), "--backward", "--new-only")
+    assert code == 0, err
+    assert read_video(back)[0].shape == (17, 16, 16, 3)  # 16 new frames, then the clip's first frame
+
+
+def test_loop_join_and_edit_make_real_videos(model: Path, inputs, tmp_path: Path, capsys) -> None:
+    runs = {
+        "loop.mp4": (["--loop", "--frames", "17"], 17),
+        "joined.mp4": (["--join", str(inputs["clip"]), str(inputs["short"]), "--frames", "10"], 17 + 8 + 9),
+        "edited.mp4": (["--edit", str(inputs["clip"]), "--strength", "0.5"], 17),
+    }
+    for name, (argv, length) in runs.items():
+        code, _stdout, err = generate(capsys, model, "-o", str(tmp_path / name), "--seed", "2", *argv)
+        assert code == 0, err
+        assert read_video(tmp_path / name)[0].shape == (length, 16, 16, 3), name
+    assert read_video_metadata(tmp_path / "edited.mp4")["strength"] == "0.5"
+    assert read_video_metadata(tmp_path / "loop.mp4")["task"] == "loop"
+
+
+def test_duration_beyond_the_trained_lengths_makes_a_long_video(model: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "long.mp4"
+    code, stdout, err = generate(capsys, model, "-o", str(out), "--duration", "6", "--seed", "0")
+    assert code == 0, err
+    assert read_video(out)[0].shape == (49, 16, 16, 3)
+    assert "long in 5 windows" in stdout  # 17 frames, then 4 windows of 9 context + 8 new (the tiny model's longest: 17)
+
+
+def test_prompt_expansion_is_printed_and_can_be_turned_off(model: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("kinema.world.expansion", reason="kinema.world.expansion is not in this checkout yet")
+    from kinema.world.expansion import expand_prompt
+
+    prompt = "a red ball zorbling"
+    argv = ["generate", prompt, "--model", str(model), "--size", "16x16", "--quiet", "--frames", "1", "--seed", "0"]
+    assert main([*argv, "-o", str(tmp_path / "expanded.png"), "--verbose"]) == 0
+    err = capsys.readouterr().err
+    expansion = expand_prompt(prompt)
+    assert f"expanded:  {expansion.caption}" in err and "zorbling" in err
+    assert read_video_metadata(tmp_path / "expanded.png")["caption"] == expansion.caption
+    assert main([*argv, "-o", str(tmp_path / "typed.png"), "--no-expand", "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "expanded:" not in err and "caption" not in read_video_metadata(tmp_path / "typed.png")

@@ -72,16 +72,16 @@ def test_progress_callback_counts_every_step(pipe) -> None:
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        (dict(height=20, width=16), "16x16, 32x16, 16x32"),
-        (dict(num_frames=9), "one of 1, 17, 33"),
-        (dict(num_inference_steps=0), "at least 1"),
-        (dict(guidance_scale=-1.0), "guidance_scale"),
-        (dict(num_videos=0), "num_videos"),
-        (dict(prompt=""), "non-empty"),
+        ({"height": 20, "width": 16}, "16x16, 32x16, 16x32"),
+        ({"num_frames": 9}, "one of 1, 17, 33"),
+        ({"num_inference_steps": 0}, "at least 1"),
+        ({"guidance_scale": -1.0}, "guidance_scale"),
+        ({"num_videos": 0}, "num_videos"),
+        ({"prompt": ""}, "non-empty"),
     ],
 )
 def test_bad_arguments_name_what_is_allowed(pipe, kwargs, message) -> None:
-    arguments = dict(prompt="a ball", num_frames=17, height=16, width=16)
+    arguments = {"prompt": "a ball", "num_frames": 17, "height": 16, "width": 16}
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         pipe(**arguments)

@@ -1,8 +1,12 @@
 """KinemaPipeline: the one module that knows every part (text encoder, transformer, sampler, VAE).
 
-Every task is a request to the same call: text-to-video starts from noise; tasks that give
-frames (an image to animate, a clip to extend) pass given latent frames and their mask, which the
-frame-conditioning wrapper keeps clean; editing starts from a noised clip. A model folder is
+Every task is a request to the same call and runs through the same sampling loop
+(`sample_window`): text-to-video starts from noise; tasks that give frames (an image to animate,
+a clip to extend, two clips to join, a loop's own ends) give latent frames and their mask, which
+the frame-conditioning wrapper keeps clean; editing starts from a noised clip. Long videos, loops
+and extensions longer than a trained clip are several windows over one timeline of pixel frames,
+each window given the frames around it (`kinema.tasks.plan` lays them out and documents how pixel
+frames map to latent frames). A model folder is
 
     config.json                PipelineConfig (sizes, frame counts, defaults, component names)
     transformer/               config.json + model.safetensors
@@ -15,16 +19,26 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from kinema.config import read_config, write_config
+from kinema.tasks.plan import Window
+from kinema.tasks.requests import (
+    Limits,
+    TaskRequest,
+    describe_task,
+    prepare_task,
+    stitch,
+)
 
 SHIPPED_VAE = "kinema-vae"
+DECODE_CHUNK = 4  # latent frames per streamed VAE decode chunk (16 pixel frames)
 
 
 @dataclass(frozen=True)
@@ -52,11 +66,22 @@ class PipelineConfig:
 
 @dataclass
 class GenerationOutput:
-    """Frames (N, T, H, W, 3) uint8 for N videos, their latents, and what made each one."""
+    """Frames (N, T, H, W, 3) uint8 for N videos, their latents, and what made each one.
+
+    `latents` are the sampled windows' latents (given frames included) concatenated along time:
+    one window for most tasks, several for long videos, loops and long extensions (metadata
+    "windows"). `stitched` is, for extend and join, the input clips with the new frames between
+    or around them (the inputs' own frames at the seams); for other tasks it is `frames`.
+    """
 
     frames: np.ndarray
     latents: torch.Tensor
     metadata: list[dict] = field(default_factory=list)
+    stitched: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.stitched is None:
+            self.stitched = self.frames
 
 
 class KinemaPipeline:
@@ -71,7 +96,7 @@ class KinemaPipeline:
     # ------------------------------------------------------------------ loading and saving
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, *, text_encoder=None) -> "KinemaPipeline":
+    def from_pretrained(cls, path: str | Path | None = None, *, text_encoder=None) -> KinemaPipeline:
         """Load a model folder (default: the model shipped with Kinema)."""
         from kinema.models.text import load_text_encoder
         from kinema.models.transformer import load_transformer
@@ -104,20 +129,41 @@ class KinemaPipeline:
 
     # ------------------------------------------------------------------ checks
 
-    def check_request(self, num_frames: int, height: int, width: int, steps: int, guidance_scale: float, num_videos: int) -> None:
-        """Raise a ValueError naming the bad value and what this model allows."""
-        sizes = ", ".join(f"{w}x{h}" for h, w in self.config.sizes)
-        if (height, width) not in self.config.sizes:
-            raise ValueError(f"size {width}x{height} (width x height) is not one this model was trained for; choose one of {sizes}")
-        frames = ", ".join(str(f) for f in self.config.frame_counts)
-        if num_frames not in self.config.frame_counts:
-            raise ValueError(f"num_frames must be one of {frames} for this model; got {num_frames}")
-        if steps < 1:
+    @property
+    def limits(self) -> Limits:
+        """Sizes, trained clip lengths, the longest job and the VAE's frames per latent, for request checks."""
+        return Limits(self.config.sizes, self.config.frame_counts, self.config.max_frames,
+                      self.vae.config.temporal_compression)
+
+    def check_settings(self, steps: int, guidance_scale: float, num_videos: int) -> None:
+        """Raise a ValueError naming the bad sampling setting and what is allowed."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"num_inference_steps must be at least 1; got {steps}")
-        if guidance_scale < 0:
+        if not guidance_scale >= 0:
             raise ValueError(f"guidance_scale must be 0 or more (1 = no guidance); got {guidance_scale}")
-        if num_videos < 1:
+        if isinstance(num_videos, bool) or not isinstance(num_videos, int) or num_videos < 1:
             raise ValueError(f"num_videos must be at least 1; got {num_videos}")
+
+    def caption_for(self, prompt: str, expand: bool | Callable[[str], str]) -> str:
+        """The text the model is conditioned on: the prompt, or its expansion (the world's, or a callable's)."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError("prompt must be a non-empty string")
+        if expand is False or expand is None:
+            return prompt
+        if expand is True:
+            try:
+                from kinema.world.expansion import expand_prompt
+            except ImportError as error:
+                raise ImportError("expand=True needs kinema.world.expansion (the world's prompt expansion), which this "
+                                  "installation lacks; pass expand=False or a callable prompt -> caption") from error
+            return expand_prompt(prompt).caption
+        if callable(expand):
+            caption = expand(prompt)
+            if not isinstance(caption, str) or not caption.strip():
+                raise ValueError(f"the expand= rewriter must return a non-empty caption; got {caption!r} for {prompt!r}")
+            return caption
+        raise ValueError(f"expand must be False, True (the world's prompt expansion) or a callable prompt -> caption; "
+                         f"got {expand!r}")
 
     # ------------------------------------------------------------------ generation
 
@@ -126,9 +172,9 @@ class KinemaPipeline:
         self,
         prompt: str,
         negative_prompt: str | None = None,
-        num_frames: int = 17,
-        height: int = 64,
-        width: int = 64,
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
         num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
         seed: int | None = None,
@@ -137,49 +183,130 @@ class KinemaPipeline:
         callback: Callable[[int, int], None] | None = None,
         given_latents: torch.Tensor | None = None,
         given_mask: torch.Tensor | None = None,
+        *,
+        image: Any = None,
+        last_image: Any = None,
+        extend: Any = None,
+        backward: bool = False,
+        loop: bool = False,
+        join: tuple[Any, Any] | None = None,
+        video: Any = None,
+        strength: float | None = None,
+        expand: bool | Callable[[str], str] = False,
     ) -> GenerationOutput:
-        """Generate num_videos videos from consecutive seeds in one batched sampling run."""
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError("prompt must be a non-empty string")
+        """Generate num_videos videos from consecutive seeds in one batched run; the task arguments pick the task.
+
+        - nothing: text to video; num_frames=1 is an image; num_frames beyond the trained clip
+          lengths (up to config.max_frames) is a long video made by chained extension.
+        - image= (path, PIL image or (H, W, 3) uint8) opens the video; last_image= ends it (the image
+          held for one latent group, ~0.5 s); both may be given.
+        - extend= (a clip or a path): num_frames frames after it, the first being the clip's last
+          frame (its VAE round trip); backward=True: before it, the last being the clip's first.
+        - loop=True (with or without image=): a clip whose last frame flows into its first.
+        - join=(clip_a, clip_b): 2 + 4k frames from A's last frame to B's first.
+        - video= and strength= in (0, 1]: SDEdit, the clip's latents noised to `strength` and sampled
+          from there with this prompt (1 = text to video from the same seed).
+        Inputs of another size are scaled to cover and centre-cropped (metadata "input_rules"); an
+        open height/width follows the first input's aspect. expand=True applies the world's prompt
+        expansion, a callable is an external rewriter (an LLM); the text used is metadata "caption".
+        callback(step, total) counts steps over the whole job."""
+        caption = self.caption_for(prompt, expand)
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
         scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
-        self.check_request(num_frames, height, width, steps, scale, num_videos)
+        self.check_settings(steps, scale, num_videos)
+        request = prepare_task(self.limits, num_frames=num_frames, height=height, width=width, image=image,
+                               last_image=last_image, extend=extend, backward=backward, loop=loop, join=join,
+                               video=video, strength=strength)
+        low_level = self.low_level_given(request, given_latents, given_mask)
         seed = seed if seed is not None else random.randrange(2**31)
+        sampler_name = sampler or self.config.sampler
         started = time.perf_counter()
-        latents = self.sample_latents(prompt, negative_prompt, num_frames, height, width, steps, scale, seed, num_videos,
-                                      sampler or self.config.sampler, callback, given_latents, given_mask)
-        frames = self.decode(latents)
-        seconds = time.perf_counter() - started
-        metadata = [
-            {"model": self.config.name, "prompt": prompt, "negative_prompt": negative_prompt or "", "seed": seed + i,
-             "steps": steps, "guidance_scale": scale, "sampler": sampler or self.config.sampler, "num_frames": num_frames,
-             "height": height, "width": width, "fps": self.config.fps, "seconds": round(seconds, 3)}
-            for i in range(num_videos)
-        ]
-        return GenerationOutput(frames, latents, metadata)
+        frames, latents = self.render(request, caption, negative_prompt, steps, scale, seed, num_videos, sampler_name,
+                                      callback, low_level)
+        shared = {"model": self.config.name, "prompt": prompt, "caption": caption, "negative_prompt": negative_prompt or "",
+                  "steps": steps, "guidance_scale": scale, "sampler": sampler_name, "fps": self.config.fps,
+                  "seconds": round(time.perf_counter() - started, 3), **describe_task(request, frames)}
+        metadata = [{**shared, "seed": seed + i} for i in range(num_videos)]
+        return GenerationOutput(frames, latents, metadata, stitch(request, frames))
 
-    def sample_latents(self, prompt, negative_prompt, num_frames, height, width, steps, scale, seed, num_videos,
-                       sampler_name, callback, given_latents, given_mask) -> torch.Tensor:
-        """Noise for each seed, then the sampler over the guided, frame-conditioned velocity."""
-        from kinema.flow.guidance import apply_given, classifier_free_guidance, frame_conditioning
-        from kinema.flow.samplers import get_sampler
+    @staticmethod
+    def low_level_given(request: TaskRequest, given_latents: torch.Tensor | None,
+                        given_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """given_latents/given_mask: the raw frame mask of one text-to-video window (the task arguments build their own)."""
+        if given_latents is None and given_mask is None:
+            return None
+        if given_latents is None or given_mask is None:
+            raise ValueError("given_latents and given_mask go together: latents (B, C, F, h, w) and a bool mask (B, F)")
+        if request.plan.task != "text-to-video" or len(request.plan.windows) != 1:
+            raise ValueError("given_latents/given_mask condition one text-to-video window; for the tasks use image=, "
+                             "last_image=, extend=, loop=, join= or video= instead")
+        return given_latents, given_mask
+
+    def render(self, request: TaskRequest, caption: str, negative_prompt: str | None, steps: int, scale: float,
+               seed: int, num_videos: int, sampler_name: str, callback: Callable[[int, int], None] | None,
+               low_level: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[np.ndarray, torch.Tensor]:
+        """Run the plan's windows in order over one timeline; the output frames and every window's latents along time."""
+        from kinema.flow.paths import interpolate
+        from kinema.tasks.conditioning import encode_frames, window_given
+
+        plan, height, width = request.plan, request.height, request.width
+        timeline = np.zeros((num_videos, plan.timeline, height, width, 3), dtype=np.uint8)
+        for name, start in plan.inputs:
+            timeline[:, start : start + len(request.inputs[name])] = request.inputs[name]
+        conditional = self.text_conditioning(caption, num_videos)
+        unconditional = self.text_conditioning(negative_prompt or "", num_videos)
+        generators = [torch.Generator().manual_seed(seed + i) for i in range(num_videos)]  # one noise stream per video
+        schedules = [self.schedule(steps, request.strength if window.edit else 1.0) for window in plan.windows]
+        total, done, sampled = sum(len(times) - 1 for times in schedules), 0, []
+        for window, times in zip(plan.windows, schedules):
+            shape = self.vae.latent_shape(window.frames, height, width)
+            noise = torch.stack([torch.randn(shape, generator=generator) for generator in generators])
+            given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group)
+            if window.edit:  # SDEdit: the clip's latents on the flow path at t = strength
+                clean = encode_frames(self.vae, timeline[:, window.start : window.start + window.frames])
+                noise = interpolate(clean, noise.to(clean.device), float(times[0]))
+            progress = None
+            if callback is not None:
+                progress = lambda index, count, t, x, done=done: callback(done + index + 1, total)
+            latents = self.sample_window(noise, times, conditional, unconditional, scale, sampler_name, given_latents,
+                                         given, progress)
+            done += len(times) - 1
+            self.decode_into(latents, timeline, window)
+            sampled.append(latents)
+        return timeline[:, plan.output[0] : plan.output[1]], torch.cat(sampled, dim=2)
+
+    def schedule(self, steps: int, strength: float = 1.0) -> torch.Tensor:
+        """The model's sampling times from 1 to 0, or for an edit the part below `strength`, started at it."""
         from kinema.flow.schedules import shifted_schedule
 
+        times = shifted_schedule(steps, self.config.timestep_shift)
+        if strength >= 1.0:
+            return times
+        return torch.cat([times.new_tensor([strength]), times[times < strength]])
+
+    def sample_window(self, start: torch.Tensor, times: torch.Tensor, conditional: dict, unconditional: dict,
+                      scale: float, sampler_name: str, given_latents: torch.Tensor | None, given: torch.Tensor | None,
+                      progress: Callable | None) -> torch.Tensor:
+        """The one sampling loop of every task: guided, frame-conditioned velocity integrated from `start` along `times`."""
+        from kinema.flow.guidance import (
+            apply_given,
+            classifier_free_guidance,
+            frame_conditioning,
+        )
+        from kinema.flow.samplers import get_sampler
+
         sample = get_sampler(sampler_name)
-        shape = self.vae.latent_shape(num_frames, height, width)
-        noise = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(seed + i)) for i in range(num_videos)])
-        conditional = self.text_conditioning(prompt, num_videos)
-        unconditional = self.text_conditioning(negative_prompt or "", num_videos)
-        given = given_mask if given_mask is not None else torch.zeros(num_videos, shape[1], dtype=torch.bool)
-        velocity = classifier_free_guidance(self.model_velocity(given), conditional, unconditional, scale)
+        device = next(self.transformer.parameters()).device
+        start = start.to(device)
+        mask = given if given is not None else torch.zeros(start.shape[0], start.shape[2], dtype=torch.bool)
+        velocity = classifier_free_guidance(self.model_velocity(mask.to(device)), conditional, unconditional, scale)
         if given_latents is not None:
-            velocity = frame_conditioning(velocity, given_latents, given)
-            noise = apply_given(noise, given_latents, given)  # given frames start (and stay) clean
-        progress = (lambda index, total, t, x: callback(index + 1, total)) if callback else None
-        return sample(velocity, noise, shifted_schedule(steps, self.config.timestep_shift), callback=progress)
+            velocity = frame_conditioning(velocity, given_latents, mask)
+            start = apply_given(start, given_latents, mask)  # given frames start (and stay) clean
+        return sample(velocity, start, times, callback=progress)
 
     def text_conditioning(self, text: str, repeat: int) -> dict[str, torch.Tensor]:
-        """Text states of one prompt, encoded once and repeated for the batch."""
+        """Text states of one prompt, encoded once per request and repeated for the batch."""
         states = self.text_encoder.encode([text], max_length=self.config.max_text_tokens)
         return {
             "text_states": states.states.expand(repeat, -1, -1),
@@ -201,9 +328,35 @@ class KinemaPipeline:
 
         return model_fn
 
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
-        """uint8 frames (N, T, H, W, 3); long clips stream through the VAE in chunks."""
+    # ------------------------------------------------------------------ decoding
+
+    def decode_into(self, latents: torch.Tensor, timeline: np.ndarray, window: Window) -> None:
+        """Stream a window's latents through the VAE and write the frames it keeps into the timeline.
+
+        Chunks of DECODE_CHUNK latents go through `VideoVAE.decode_stream` (one CausalCache, equal
+        to decoding the whole), so memory is bounded by a chunk, not the window; decoding stops
+        once the last kept frame is out (the decoder is causal: later latents cannot change it).
+        """
         from kinema.data.world_stream import to_pixels
 
-        chunk = 4 if latents.shape[2] > 9 else None
-        return to_pixels(self.vae.decode(latents, chunk_latents=chunk))
+        first, last = window.keep
+        position = 0
+        for chunk in self.vae.decode_stream(latents, chunk_latents=DECODE_CHUNK):
+            pixels = to_pixels(chunk)  # (N, t, H, W, 3)
+            low, high = max(first, position), min(last, position + pixels.shape[1])
+            if low < high:
+                timeline[:, window.start + low : window.start + high] = pixels[:, low - position : high - position]
+            position += pixels.shape[1]
+            if position >= last:
+                break
+
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        """uint8 frames (N, T, H, W, 3) of latents (N, C, F, h, w), streamed through the VAE in chunks."""
+        frames = 1 + (latents.shape[2] - 1) * self.vae.config.temporal_compression
+        timeline = np.zeros((latents.shape[0], frames, *self.pixel_size(latents), 3), dtype=np.uint8)
+        self.decode_into(latents, timeline, Window(0, frames, keep=(0, frames)))
+        return timeline
+
+    def pixel_size(self, latents: torch.Tensor) -> tuple[int, int]:
+        scale = self.vae.config.spatial_compression
+        return latents.shape[3] * scale, latents.shape[4] * scale

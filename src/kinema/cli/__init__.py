@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole `kinema` parser tree: `generate`, `data render`, `data preview`, `check`, `train-vae`, `train`."""
     # The command modules import HelpFormatter and friends from this package, so they are
     # imported here, once this module is complete, rather than at its top.
-    from kinema.cli import check, data, generate, train, train_vae
+    from kinema.cli import check, data, generate, keys, serve, train, train_vae, verify
+    from kinema.cli import eval as eval_command
 
     parser = argparse.ArgumentParser(
         prog="kinema",
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_check_parser(commands)
     train_vae.add_train_vae_parser(commands)
     train.add_train_parser(commands)
+    serve.add_serve_parser(commands)
+    keys.add_keys_parser(commands)
+    verify.add_verify_parser(commands)
+    eval_command.add_eval_parser(commands)
     return parser
 
 

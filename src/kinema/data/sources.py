@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from kinema.data.world_stream import Bucket, world_batch
-from kinema.world.captions import caption
+from kinema.world.captions import caption, canonical_caption
 from kinema.world.sampling import WorldDistribution
 
 
@@ -42,11 +42,14 @@ class WorldSource:
 
     seed: int = 0
     distribution: WorldDistribution = WorldDistribution()
+    # Prompt expansion writes the canonical wording, so the model sees it this often; the rest
+    # is varied wording, which is what keeps a user's own phrasing understood.
+    canonical_fraction: float = 0.3
 
     def batch(self, step: int, buckets: tuple[Bucket, ...]) -> tuple[np.ndarray, list[str]]:
         clips, specs = world_batch(self.seed, step, buckets, self.distribution)
         rng = np.random.default_rng([self.seed, step, 1])  # wording has its own stream
-        return clips, [caption(spec, rng) for spec in specs]
+        return clips, [canonical_caption(spec) if rng.random() < self.canonical_fraction else caption(spec, rng) for spec in specs]
 
 
 class VideoFolder:

@@ -145,8 +145,8 @@ def depth_to_space(x: torch.Tensor, factor: int) -> torch.Tensor:
 def level_plan(config: VAEConfig) -> list[tuple[bool, bool]]:
     """(halve space, halve time) after each encoder level."""
     time_levels = int(math.log2(config.temporal_compression))
-    last = len(config.channels) - 1
-    return [(level < last, level < time_levels) for level in range(len(config.channels))]
+    space_levels = config.spatial_downsample_levels
+    return [(level < space_levels, level < time_levels) for level in range(len(config.channels))]
 
 
 def time_kernel(config: VAEConfig, level: int) -> int:

@@ -106,6 +106,7 @@ MOVE_VERBS: tuple[str, ...] = (
     "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
     "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
     "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
+    "float", "floats", "floating", "keep", "keeps", "keeping",
 )  # fmt: skip
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky"),
@@ -144,7 +145,9 @@ STOPWORDS: frozenset[str] = frozenset(
     against behind front beside near around along then also very really slightly too so other
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
-    middle centre center place way pace speed plain day time shaped sized""".split()
+    middle centre center place way pace speed plain day time shaped sized
+    want wants would could can like id lets let us my our give draw depict depicting
+    animation animated image picture gif movie film theres heres""".split()
 )
 PUNCTUATION = ".,;:!?"
 # Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").

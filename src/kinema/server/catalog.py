@@ -1,0 +1,144 @@
+"""The sizes and durations the loaded model supports, spelled as the Videos API spells them.
+
+OpenAI's API takes `size` as "WIDTHxHEIGHT" and `seconds` as a string ("4"). A Kinema model folder
+lists its sizes as (height, width) pairs and its clip lengths as frame counts of the form 1 + 4k at
+`fps`. A clip of N frames spans N - 1 frame intervals, so it lasts (N - 1) / fps seconds:
+17 frames at 8 fps are "2" seconds, 33 frames are "4". A one-frame clip (a still image) lasts no
+time, so it is not offered as a video length. Anything else is a 400 that lists what is allowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kinema.server.errors import invalid_value
+
+# Clients written for OpenAI's hosted API may send its model names; they mean "the served model".
+OPENAI_MODEL_ALIASES = frozenset({"sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-pro-2025-10-06", "sora-2-2025-12-08"})
+_SIZE = re.compile(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*")
+# Each task beyond text-to-video and the pipeline keyword argument it needs.
+TASK_ARGUMENTS = {"image": "image", "remix": "video", "extend": "extend"}
+TASK_NAMES = {"image": "image-to-video (input_reference)", "remix": "remix (video-to-video)", "extend": "extension"}
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration as the API writes it: "2", "4", "0.5" (no trailing zeros)."""
+    return f"{seconds:g}"
+
+
+@dataclass(frozen=True)
+class ModelCatalog:
+    """What one served model accepts: its name, sizes (height, width), frame counts and frame rate."""
+
+    model: str
+    fps: float
+    sizes: tuple[tuple[int, int], ...]
+    frame_counts: tuple[int, ...]
+    max_frames: int | None = None  # the longest clip extensions may build; None: no limit
+    tasks: frozenset[str] = frozenset({"generate"})  # what the pipeline can do: see supported_tasks
+
+    @classmethod
+    def from_config(cls, config: Any, *, tasks: frozenset[str] = frozenset({"generate"})) -> ModelCatalog:
+        """Read a PipelineConfig (any object with name, fps, sizes, frame_counts, optionally max_frames)."""
+        max_frames = getattr(config, "max_frames", None)
+        catalog = cls(str(config.name), float(config.fps), tuple(tuple(size) for size in config.sizes),
+                      tuple(int(count) for count in config.frame_counts), int(max_frames) if max_frames else None,
+                      frozenset(tasks))
+        if not catalog.durations():
+            raise ValueError(f"model {catalog.model!r} supports only one-frame clips {catalog.frame_counts}; "
+                             "the Videos API needs a frame count above 1")
+        return catalog
+
+    # ------------------------------------------------------------------ sizes
+
+    def size_names(self) -> list[str]:
+        """Every supported size as "WIDTHxHEIGHT", in the model's order (the first is the default)."""
+        return [f"{width}x{height}" for height, width in self.sizes]
+
+    def parse_size(self, text: object, *, param: str = "size") -> tuple[int, int]:
+        """(height, width) of a supported "WIDTHxHEIGHT" string; the first size when None."""
+        if text is None:
+            return self.sizes[0]
+        match = _SIZE.fullmatch(str(text))
+        allowed = ", ".join(self.size_names())
+        if match is None:
+            raise invalid_value(param, f"size must be WIDTHxHEIGHT in pixels, one of {allowed}; got {text!r}",
+                                code="invalid_size")
+        width, height = int(match.group(1)), int(match.group(2))
+        if (height, width) not in self.sizes:
+            raise invalid_value(param, f"size {width}x{height} is not supported by model {self.model!r}; "
+                                       f"choose one of {allowed}", code="invalid_size")
+        return height, width
+
+    # ------------------------------------------------------------------ durations
+
+    def durations(self) -> dict[str, int]:
+        """Seconds string -> frame count, for every frame count above one."""
+        return {format_seconds((count - 1) / self.fps): count for count in sorted(self.frame_counts) if count > 1}
+
+    def default_seconds(self) -> str:
+        """OpenAI's default length ("4") when the model has it, else the shortest one."""
+        durations = self.durations()
+        return "4" if "4" in durations else next(iter(durations))
+
+    def describe_durations(self) -> str:
+        """'"2" (17 frames), "4" (33 frames) at 8 fps': the allowed values, for error messages."""
+        listed = ", ".join(f'"{seconds}" ({count} frames)' for seconds, count in self.durations().items())
+        return f"{listed} at {self.fps:g} fps"
+
+    def parse_seconds(self, value: object, *, param: str = "seconds") -> tuple[str, int]:
+        """(canonical seconds string, frame count) of an allowed duration; the default when None."""
+        if value is None:
+            value = self.default_seconds()
+        try:
+            seconds = float(str(value).strip())
+        except ValueError:
+            seconds = math.nan
+        for name, count in self.durations().items():
+            if math.isclose(seconds, float(name), abs_tol=1e-6):
+                return name, count
+        raise invalid_value(param, f"seconds must be one of {self.describe_durations()} for model {self.model!r}; "
+                                   f"got {value!r}", code="invalid_seconds")
+
+    def frames_for(self, seconds: str) -> int:
+        """Frames in a clip of `seconds` (any length, e.g. an extension's stitched total)."""
+        return round(float(seconds) * self.fps) + 1
+
+    def extended_seconds(self, source_seconds: str, added_seconds: str, *, param: str = "seconds") -> str:
+        """The stitched length of a clip extended by `added_seconds`; 400 beyond the model's longest clip.
+
+        The new segment starts at the source's last frame, so lengths add: 2 s + 2 s = 4 s.
+        """
+        total = format_seconds(float(source_seconds) + float(added_seconds))
+        if self.max_frames is not None and self.frames_for(total) > self.max_frames:
+            longest = format_seconds((self.max_frames - 1) / self.fps)
+            raise invalid_value(param, f"extending a {source_seconds} s video by {added_seconds} s makes {total} s; "
+                                       f"model {self.model!r} builds clips up to {longest} s", code="invalid_seconds")
+        return total
+
+    def check_task(self, task: str, param: str) -> None:
+        """400 when the served pipeline has no argument for this task (an older Kinema library)."""
+        if task not in self.tasks:
+            raise invalid_value(param, f"this server's pipeline cannot do {TASK_NAMES.get(task, task)}: its "
+                                       f"KinemaPipeline has no {TASK_ARGUMENTS.get(task, task)}= argument; "
+                                       "upgrade Kinema", code="unsupported_task")
+
+    # ------------------------------------------------------------------ model name
+
+    def check_model(self, name: object) -> str:
+        """The served model's name; `name` may be omitted, be that name, or be an OpenAI alias (sora-2)."""
+        if name is None or name == self.model or name in OPENAI_MODEL_ALIASES:
+            return self.model
+        raise invalid_value("model", f"this server serves model {self.model!r}; omit model or pass {self.model!r}; "
+                                     f"got {name!r}", code="invalid_model")
+
+
+def supported_tasks(pipeline_call: Callable[..., Any]) -> frozenset[str]:
+    """The tasks a pipeline's __call__ accepts arguments for; text-to-video always."""
+    parameters = inspect.signature(pipeline_call).parameters
+    return frozenset({"generate"} | {task for task, argument in TASK_ARGUMENTS.items() if argument in parameters})

@@ -1,0 +1,126 @@
+"""Where a job's files live under the data folder, and the reading and writing of them.
+
+Layout: `<data>/videos/<video id>/` holds `video.mp4`, `thumbnail.webp`, `spritesheet.jpg` and, for
+image-to-video, `reference.png`. No request text is ever joined into a path: a video id must match
+`video_` + 32 hex digits before any path is built, a variant picks from a fixed table of file
+names, and the final path is checked to lie inside the data folder all the same.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_ID = re.compile(r"video_[0-9a-f]{32}")
+# variant -> (file name, media type); OpenAI serves the thumbnail as WebP and the spritesheet as JPEG.
+VARIANTS: dict[str, tuple[str, str]] = {
+    "video": ("video.mp4", "video/mp4"),
+    "thumbnail": ("thumbnail.webp", "image/webp"),
+    "spritesheet": ("spritesheet.jpg", "image/jpeg"),
+}
+REFERENCE_IMAGE = "reference.png"
+MAX_IMAGE_BYTES = 16 * 2**20
+MAX_IMAGE_PIXELS = 40_000_000  # far above any real photo, far below a decompression bomb
+
+
+def new_video_id() -> str:
+    """A fresh, unguessable video id."""
+    return f"video_{uuid.uuid4().hex}"
+
+
+def is_video_id(text: str) -> bool:
+    """Whether `text` is shaped like an id this server makes (and so is safe in a path)."""
+    return VIDEO_ID.fullmatch(text) is not None
+
+
+class JobFiles:
+    """The files of every job, under one data folder."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.root = Path(data_dir).resolve() / "videos"
+
+    def folder(self, job_id: str) -> Path:
+        """The job's folder; a ValueError for anything that is not a well-formed id."""
+        if not is_video_id(job_id):
+            raise ValueError(f"not a video id: {job_id!r} (expected video_ followed by 32 hex digits)")
+        folder = (self.root / job_id).resolve()
+        if folder.parent != self.root:  # cannot happen for a well-formed id; kept as a second lock
+            raise ValueError(f"video id {job_id!r} resolves outside the data folder")
+        return folder
+
+    def output(self, job_id: str, variant: str) -> Path:
+        """The file of one variant ("video", "thumbnail", "spritesheet")."""
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        return self.folder(job_id) / VARIANTS[variant][0]
+
+    def reference_image(self, job_id: str) -> Path:
+        """Where the image of an image-to-video job is kept until it is rendered (and after)."""
+        return self.folder(job_id) / REFERENCE_IMAGE
+
+    def save_reference_image(self, job_id: str, image: np.ndarray) -> Path:
+        """Keep an uploaded first frame with the job, so it renders after a restart too."""
+        from kinema.media import write_image
+
+        return write_image(image, self.reference_image(job_id))
+
+    def load_reference_image(self, job_id: str) -> np.ndarray:
+        """The saved first frame as (H, W, 3) uint8."""
+        from kinema.media import read_video
+
+        frames, _ = read_video(self.reference_image(job_id))
+        return frames[0]
+
+    def load_video(self, job_id: str) -> np.ndarray:
+        """A completed job's frames (T, H, W, 3) uint8: the source of a remix or an extension."""
+        from kinema.media import read_video
+
+        frames, _ = read_video(self.output(job_id, "video"))
+        return frames
+
+    def write_outputs(self, job_id: str, frames: np.ndarray, *, fps: float, metadata: Mapping[str, str]) -> Path:
+        """Write the MP4 (H.264 yuv420p), thumbnail and spritesheet; return the MP4's path.
+
+        The MP4 is written last, so a job whose MP4 exists has all its files.
+        """
+        from kinema.media import spritesheet, thumbnail, write_image, write_video
+
+        write_image(thumbnail(frames), self.output(job_id, "thumbnail"))
+        write_image(spritesheet(frames), self.output(job_id, "spritesheet"))
+        path = self.output(job_id, "video")
+        write_video(frames, path, fps=fps, metadata=dict(metadata))
+        return path
+
+    def remove(self, job_id: str) -> None:
+        """Delete a job's folder and everything in it (nothing when it has none)."""
+        shutil.rmtree(self.folder(job_id), ignore_errors=True)
+
+
+def decode_image(data: bytes, *, width: int, height: int) -> np.ndarray:
+    """An uploaded image as (height, width, 3) uint8, scaled and centre-cropped to fill the video's size.
+
+    Raises ValueError naming the problem for empty, oversized or undecodable uploads.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise ValueError("input_reference is empty; upload a PNG, JPEG or WebP image")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"input_reference is {len(data) / 2**20:.1f} MiB; the limit is {MAX_IMAGE_BYTES // 2**20} MiB")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ValueError(f"input_reference is {image.width}x{image.height} pixels; the limit is "
+                                 f"{MAX_IMAGE_PIXELS:,} pixels")
+            image.seek(0)  # the first frame of an animated upload
+            rgb = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"input_reference is not an image Pillow can read (PNG, JPEG or WebP): {error}") from None
+    fitted = ImageOps.fit(rgb, (width, height), Image.Resampling.LANCZOS)
+    return np.asarray(fitted, dtype=np.uint8).copy()

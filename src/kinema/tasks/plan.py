@@ -1,0 +1,238 @@
+"""Where each task puts its frames: a timeline of pixel frames and the sampling windows that fill it.
+
+Every Sora task is laid out the same way. The *timeline* is the pixel frames of the job: the
+inputs (an image, a clip, two clips) sit at fixed places and the rest is generated. A *window* is
+one run of the one sampler over 1 + g L pixel frames (g = the VAE's temporal compression, 4): it
+reads its given frames from the timeline, samples the others and writes back the frames it keeps.
+Text-to-video is one window with nothing given; a 60 s video is a chain of windows, each given
+the last frames of the one before; a loop is a clip and then a window given both of its ends.
+
+Pixel <-> latent mapping (the VAE is causal; latent 0 encodes pixel 0 alone and latent j >= 1 the
+pixels g(j-1)+1 .. gj), so a window's given frames come in two shapes:
+
+- a **head** of h latents: the window's first 1 + g(h-1) pixels, encoded as a video of their own.
+  This is exactly what the encoder makes of a clip's opening frames, the frames the model was
+  trained to continue (the `first` / `first_k` masks). An image is a head of 1. An extension
+  re-encodes the clip's *last* 1 + gm frames as a head, so the clip's last frame is the head's last
+  pixel and the first new latent starts on the very next frame: the new frames are decoded
+  causally after the clip's own latents and carry its motion (m groups of velocity) over the seam.
+  Encoding only the last frame as latent 0 (the image-to-video layout) is also exact but shows
+  the model no velocity, so motion could stall or turn at the seam; reusing the previous
+  window's latents at the new window's start is wrong, as only latent 0 is a one-frame latent.
+- a **tail** of t latents: the window's last g t pixels (the clip that comes *after*: extending
+  backwards, joining, looping, ending on an image). A tail's latents depend causally on frames
+  before it, which are exactly the unknown ones, so it is encoded after a still of its own first
+  frame (see `kinema.tasks.conditioning`); only the first tail latent feels that filler. Its first
+  pixel is a latent's first pixel, so the frame *before* the tail is the last generated one.
+
+Seam frames: a forward extension's output starts with the clip's last frame and a backward one's
+ends with the clip's first, as their VAE round trip (the decoded window): lengths then add up
+(17 + 17 - 1 = 33 frames) and the step across the seam is an ordinary decoded step. A join's
+output starts with A's last frame and ends with B's first (so it has 2 + g n frames). A loop's
+output is a clip whose last frame is followed by its first: the closing window is given the
+loop's last frame as its head and the loop's first g frames as its tail, so the step from the
+last frame back to the first is a step inside one window.
+
+Everything here is integer bookkeeping (no torch), so the layouts are unit-tested exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Context of a chained forward/backward window, in latent groups beyond the seam frame: 2 groups
+# (9 pixel frames, ~1 s at 8 fps) carry velocity and a bounce's curvature into the next window. A
+# window that has room takes more (up to the model's longest clip): context costs tokens, not quality.
+CHAIN_CONTEXT = 2
+# A join or loop window is given one latent at each end: the `both` mask the model is trained on.
+JOIN_HEAD, JOIN_TAIL = 1, 1
+
+
+@dataclass(frozen=True)
+class Window:
+    """One sampling run: `frames` = 1 + g L pixel frames starting at timeline index `start`.
+
+    `head` / `tail`: given latents at the start / end; the tail's pixels are read from timeline
+    index `tail_from` (default: the window's own last g*tail frames; a loop reads its first frames).
+    `keep` = [a, b): the decoded window pixels written to the timeline at start + a ... start + b - 1.
+    `edit`: start from the timeline's own frames noised to the request's strength (SDEdit).
+    """
+
+    start: int
+    frames: int
+    head: int = 0
+    tail: int = 0
+    keep: tuple[int, int] = (0, 0)
+    tail_from: int | None = None
+    edit: bool = False
+
+    def latents(self, group: int) -> int:
+        return 1 + (self.frames - 1) // group
+
+    def head_span(self, group: int) -> tuple[int, int]:
+        """Timeline [a, b) of the head's pixels (empty without a head)."""
+        return (self.start, self.start + 1 + group * (self.head - 1)) if self.head else (self.start, self.start)
+
+    def tail_span(self, group: int) -> tuple[int, int]:
+        """Timeline [a, b) of the tail's pixels (empty without a tail)."""
+        first = self.tail_from if self.tail_from is not None else self.start + self.frames - group * self.tail
+        return (first, first + group * self.tail) if self.tail else (first, first)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A task's timeline length, where the inputs go, the windows in order and the output's span."""
+
+    task: str
+    timeline: int
+    inputs: tuple[tuple[str, int], ...]  # (input name, timeline index of its first frame)
+    windows: tuple[Window, ...]
+    output: tuple[int, int]
+    group: int = 4
+    notes: tuple[str, ...] = field(default=())
+
+    def check(self, input_lengths: dict[str, int]) -> None:
+        """Raise ValueError unless every window reads only known frames and the output is fully made."""
+        known = [False] * self.timeline
+        for name, start in self.inputs:
+            for index in range(start, start + input_lengths[name]):
+                known[index] = True
+        for number, window in enumerate(self.windows):
+            g = self.group
+            if (window.frames - 1) % g or window.head + window.tail > window.latents(g):
+                raise ValueError(f"window {number} of {self.task}: {window} is not a valid window")
+            for a, b in (window.head_span(g), window.tail_span(g)):
+                if a == b:
+                    continue
+                if a < 0 or b > self.timeline or not all(known[a:b]):
+                    raise ValueError(f"window {number} of {self.task} reads frames [{a}, {b}) before they exist")
+            a, b = window.keep
+            if window.start + a < 0 or window.start + b > self.timeline or not 0 <= a < b <= window.frames:
+                raise ValueError(f"window {number} of {self.task} keeps {window.keep} outside the timeline")
+            for index in range(window.start + a, window.start + b):
+                known[index] = True
+        if not all(known[self.output[0] : self.output[1]]):
+            raise ValueError(f"the {self.task} plan leaves output frames unmade")
+
+    @property
+    def output_frames(self) -> int:
+        return self.output[1] - self.output[0]
+
+
+# ----------------------------------------------------------------------------- chains
+
+
+def forward_chain(seam: int, groups: int, longest: int, group: int, keep_seam: bool,
+                  context: int = CHAIN_CONTEXT) -> list[Window]:
+    """Windows that add `groups` latent groups after timeline frame `seam`, each given what precedes it.
+
+    Each window takes up to `longest` latent groups: as much context as precedes the seam (at
+    least `context` groups when there is that much), the rest new. The first window keeps the seam
+    frame itself (its round trip) when `keep_seam`; later ones keep only their new frames.
+    """
+    windows = []
+    while groups > 0:
+        available = seam // group
+        new = max(1, min(groups, longest - min(context, available)))
+        before = min(available, longest - new)
+        frames = 1 + group * (before + new)
+        first_kept = group * before + (0 if keep_seam and not windows else 1)
+        windows.append(Window(seam - group * before, frames, head=before + 1, keep=(first_kept, frames)))
+        seam += group * new
+        groups -= new
+    return windows
+
+
+def backward_chain(seam: int, timeline: int, groups: int, longest: int, group: int, keep_seam: bool,
+                   context: int = CHAIN_CONTEXT) -> list[Window]:
+    """Windows that add `groups` latent groups before timeline frame `seam`, each given what follows it.
+
+    A window is [one frame | new groups | tail groups]; its single first frame falls where the
+    next window (or, for the last one, index -1) goes, and is not kept.
+    """
+    windows = []
+    while groups > 0:
+        available = (timeline - seam) // group
+        new = max(1, min(groups, longest - max(1, min(context, available))))
+        after = max(1, min(available, longest - new))
+        frames = 1 + group * (new + after)
+        last_kept = 1 + group * new + (1 if keep_seam and not windows else 0)
+        windows.append(Window(seam - group * new - 1, frames, tail=after, keep=(1, last_kept)))
+        seam -= group * new
+        groups -= new
+    return windows
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def plan_single(task: str, frames: int, group: int, *, head: int = 0, tail_input: str | None = None,
+                edit: bool = False) -> Plan:
+    """One window over the whole clip: text-, image- or last-image-to-video, or an edit."""
+    inputs: list[tuple[str, int]] = []
+    if head:
+        inputs.append(("image", 0))
+    if tail_input:
+        inputs.append((tail_input, frames - group))
+    if edit:
+        inputs.append(("video", 0))
+    window = Window(0, frames, head=head, tail=1 if tail_input else 0, keep=(0, frames), edit=edit)
+    return Plan(task, frames, tuple(inputs), (window,), (0, frames), group)
+
+
+def plan_long(frames: int, first: int, longest: int, group: int, *, image: bool = False) -> Plan:
+    """A video longer than one window: a first window of `first` frames, then chained extensions."""
+    head = 1 if image else 0
+    windows = [Window(0, first, head=head, keep=(0, first))]
+    windows += forward_chain(first - 1, (frames - first) // group, longest, group, keep_seam=False)
+    inputs = (("image", 0),) if image else ()
+    return Plan("long", frames, inputs, tuple(windows), (0, frames), group)
+
+
+def plan_extend(clip: int, frames: int, longest: int, group: int) -> Plan:
+    """`frames` frames continuing a `clip`-frame clip: output[0] is the clip's last frame (round trip)."""
+    windows = forward_chain(clip - 1, (frames - 1) // group, longest, group, keep_seam=True)
+    return Plan("extend", clip + frames - 1, (("clip", 0),), tuple(windows), (clip - 1, clip + frames - 1), group)
+
+
+def plan_extend_backward(clip: int, frames: int, longest: int, group: int) -> Plan:
+    """`frames` frames leading into a clip: output[-1] is the clip's first frame (round trip)."""
+    new = frames - 1
+    timeline = new + clip
+    windows = backward_chain(new, timeline, new // group, longest, group, keep_seam=True)
+    return Plan("extend-backward", timeline, (("clip", new),), tuple(windows), (0, frames), group)
+
+
+def plan_join(a: int, b: int, frames: int, group: int) -> Plan:
+    """A transition from clip A's last frame to clip B's first: `frames` = 2 + g n frames."""
+    new = frames - 2
+    before = group * (JOIN_HEAD - 1)
+    window_frames = 1 + before + new + group * JOIN_TAIL
+    window = Window(a - 1 - before, window_frames, head=JOIN_HEAD, tail=JOIN_TAIL, keep=(before, before + new + 2))
+    return Plan("join", a + new + b, (("a", 0), ("b", a + new)), (window,), (a - 1, a + new + 1), group)
+
+
+def plan_loop(frames: int, first: int, group: int, *, image: bool = False) -> Plan:
+    """A `frames`-frame loop: a first clip of `first` frames, then a window from its last frame back to its first."""
+    new = frames - first
+    head = 1 if image else 0
+    opening = Window(0, first, head=head, keep=(0, first))
+    closing = Window(first - 1, 1 + new + group * JOIN_TAIL, head=JOIN_HEAD, tail=JOIN_TAIL, tail_from=0,
+                     keep=(1, 1 + new))
+    inputs = (("image", 0),) if image else ()
+    return Plan("loop", frames, inputs, (opening, closing), (0, frames), group)
+
+
+def loop_split(frames: int, longest: int, group: int, trained: tuple[int, ...]) -> int | None:
+    """Frames of a loop's opening clip: a trained clip length when one fits, else about half; None if none fits.
+
+    The opening clip needs at least one latent group (its first g frames are the closing window's
+    tail) and the closing window adds 1 to longest - 1 groups.
+    """
+    total = (frames - 1) // group
+    candidates = [opening for opening in range(1, longest + 1) if 1 <= total - opening <= longest - JOIN_TAIL]
+    if not candidates:
+        return None
+    preferred = [opening for opening in candidates if 1 + group * opening in trained]
+    opening = max(preferred) if preferred else min(candidates, key=lambda c: (abs(2 * c - total), -c))
+    return 1 + group * opening
