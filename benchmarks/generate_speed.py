@@ -45,7 +45,7 @@ def measure(repeats: int) -> dict:
             loads.append(load_seconds)
 
             def generate():
-                output = pipe(PROMPT, seed=repeat, expand=True) if _takes_expand(pipe) else pipe(PROMPT, seed=repeat)
+                output = pipe(PROMPT, seed=repeat, expand=True)  # as `kinema generate` does
                 write_video(Path(folder) / f"out{repeat}.mp4", output.frames[0], fps=pipe.config.fps)
                 return output
 
@@ -62,12 +62,6 @@ def measure(repeats: int) -> dict:
         "generate_seconds_best": round(min(generations), 2), "generate_seconds_median": round(statistics.median(generations), 2),
         "cli_process_seconds": round(process_seconds, 2), "repeats": repeats,
     }
-
-
-def _takes_expand(pipe: KinemaPipeline) -> bool:
-    import inspect
-
-    return "expand" in inspect.signature(pipe.__call__).parameters
 
 
 def write_results(result: dict) -> None:

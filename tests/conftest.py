@@ -28,23 +28,30 @@ def tiny_vae_folder(tmp_path_factory):
 TINY_SIZES = ((16, 16), (16, 32), (32, 16))  # (height, width): served as "16x16", "32x16", "16x32"
 
 
+def tiny_transformer():
+    """A tiny-test transformer, seeded, whose zero-initialised weights are made random so outputs depend on inputs."""
+    from kinema.config import TRANSFORMER_PRESETS
+    from kinema.models.transformer import DiffusionTransformer
+
+    torch.manual_seed(0)
+    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
+    with torch.no_grad():  # a fresh model predicts zero
+        for parameter in transformer.parameters():
+            if parameter.abs().sum() == 0:
+                parameter.normal_(0, 0.02)
+    return transformer
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_vae_folder):
     """A tiny random pipeline saved as a model folder (fp32): `kinema serve` loads it in seconds.
 
     Frame counts 1, 17, 33 at 8 fps are served as seconds "2" and "4"; the default is 2 steps.
     """
-    from kinema.config import TRANSFORMER_PRESETS
-    from kinema.models.transformer import DiffusionTransformer
     from kinema.models.vae import load_vae
     from kinema.pipeline import KinemaPipeline, PipelineConfig
 
-    torch.manual_seed(0)
-    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
-    with torch.no_grad():  # a fresh model predicts zero; give its head weights so outputs depend on inputs
-        for parameter in transformer.parameters():
-            if parameter.abs().sum() == 0:
-                parameter.normal_(0, 0.02)
+    transformer = tiny_transformer()
     config = PipelineConfig(name="kinema-tiny", sizes=TINY_SIZES, frame_counts=(1, 17, 33), steps=2)
     pipe = KinemaPipeline(transformer, load_vae(tiny_vae_folder), None, config)  # the encoder is not saved
     return pipe.save_pretrained(tmp_path_factory.mktemp("model") / "kinema-tiny", dtype=torch.float32)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from conftest import tiny_transformer
 
 from kinema.cli import main
 from kinema.media import read_video, read_video_metadata
@@ -15,17 +15,10 @@ from kinema.media import read_video, read_video_metadata
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory, tiny_vae_folder: Path, text_encoder) -> Path:
     """A tiny model folder (16x16 and 32x16 (WxH); 1 or 17 frames; 2 steps) written by save_pretrained."""
-    from kinema.config import TRANSFORMER_PRESETS
-    from kinema.models.transformer import DiffusionTransformer
     from kinema.models.vae import load_vae
     from kinema.pipeline import KinemaPipeline, PipelineConfig
 
-    torch.manual_seed(0)
-    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
-    with torch.no_grad():  # a fresh model predicts zero; give its head weights so outputs depend on inputs
-        for parameter in transformer.parameters():
-            if parameter.abs().sum() == 0:
-                parameter.normal_(0, 0.02)
+    transformer = tiny_transformer()
     config = PipelineConfig(name="tiny", sizes=((16, 16), (16, 32)), frame_counts=(1, 17), steps=2)
     pipe = KinemaPipeline(transformer, load_vae(tiny_vae_folder), text_encoder, config)
     return pipe.save_pretrained(tmp_path_factory.mktemp("model") / "tiny")

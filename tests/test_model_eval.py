@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_transformer
 
 from kinema.evaluation import fvd as fvd_module
 from kinema.evaluation.model_eval import ATTRIBUTES, evaluate_model, run_model_eval
@@ -174,17 +175,10 @@ def test_a_perfect_generator_scores_everything_right_and_a_colour_swap_does_not(
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, tiny_vae_folder, text_encoder):
     """A tiny random pipeline (16x16, 32x16, 16x32; 2 steps) and its saved model folder."""
-    from kinema.config import TRANSFORMER_PRESETS
-    from kinema.models.transformer import DiffusionTransformer
     from kinema.models.vae import load_vae
     from kinema.pipeline import KinemaPipeline
 
-    torch.manual_seed(0)
-    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
-    with torch.no_grad():  # a fresh model predicts zero; give its head weights so outputs depend on inputs
-        for parameter in transformer.parameters():
-            if parameter.abs().sum() == 0:
-                parameter.normal_(0, 0.02)
+    transformer = tiny_transformer()
     config = PipelineConfig(name="tiny", sizes=TINY_SIZES, frame_counts=(1, 17), steps=2)
     pipe = KinemaPipeline(transformer, load_vae(tiny_vae_folder), text_encoder, config)
     return pipe, pipe.save_pretrained(tmp_path_factory.mktemp("model") / "tiny", dtype=torch.float32)

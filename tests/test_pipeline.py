@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_transformer
 
-from kinema.config import TRANSFORMER_PRESETS
-from kinema.models.transformer import DiffusionTransformer
 from kinema.models.vae import load_vae
 from kinema.pipeline import KinemaPipeline, PipelineConfig
 
@@ -16,12 +15,7 @@ SIZES = ((16, 16), (16, 32), (32, 16))  # (height, width): square, landscape, po
 
 @pytest.fixture(scope="module")
 def pipe(text_encoder, tiny_vae_folder) -> KinemaPipeline:
-    torch.manual_seed(0)
-    transformer = DiffusionTransformer(TRANSFORMER_PRESETS["tiny-test"])
-    with torch.no_grad():  # a fresh model predicts zero; give its head weights so outputs depend on inputs
-        for parameter in transformer.parameters():
-            if parameter.abs().sum() == 0:
-                parameter.normal_(0, 0.02)
+    transformer = tiny_transformer()
     config = PipelineConfig(name="tiny", sizes=SIZES, frame_counts=(1, 17, 33), steps=2)
     return KinemaPipeline(transformer, load_vae(tiny_vae_folder), text_encoder, config)
 
