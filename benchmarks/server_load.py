@@ -7,7 +7,7 @@ the clients poll, so the status latencies include that contention. Afterwards ev
 must be listed by GET /v1/videos: one that is missing (or answers 404) counts as lost; one still
 queued or rendering when polling gives up (--timeout) counts as unfinished. Writes benchmarks/results/server_load.json and server_load.md.
 
-    python benchmarks/server_load.py [--clients 50] [--jobs-per-client 1] [--poll-interval 0.1]
+    python benchmarks/server_load.py [--clients 50] [--jobs-per-client 4] [--poll-interval 0.1]
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def write_report(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
-    parser.add_argument("--jobs-per-client", type=int, default=1, help="videos each client creates (default 1)")
+    parser.add_argument("--jobs-per-client", type=int, default=4, help="videos each client creates (default 4)")
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between a client's polls")
     parser.add_argument("--timeout", type=float, default=3600, help="give up polling after this many seconds")
     parser.add_argument("--no-write", action="store_true", help="print the report without writing results/")

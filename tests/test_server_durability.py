@@ -1,4 +1,4 @@
-"""The job queue survives its process: a full queue, restarts, expiry, a kill -9 mid-render.
+"""The job queue survives its process: a full queue, restarts, expiry, a kill -9 of the server or its worker.
 
 Each test runs `kinema serve` processes over one data folder: an API-only process (`--workers 0`)
 fills the queue deterministically, a crash is a real SIGKILL while the worker samples.
@@ -6,8 +6,11 @@ fills the queue deterministically, a crash is a real SIGKILL while the worker sa
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,16 +62,36 @@ def test_a_full_queue_answers_429_and_queued_jobs_run_after_a_restart(kinema_ser
     assert client.videos.retrieve(queued[-1]).status == "completed"  # the record stays; the files are gone
 
 
-def test_a_job_rendering_when_the_server_is_killed_is_retried_not_stuck(kinema_server_factory, tmp_path) -> None:
+def start_slow_job(client, prompt: str):
+    """A job that renders for a while (30 steps), returned once the worker has started it."""
+    slow = client.videos.create(prompt=prompt, size="16x16", seconds="2", extra_body={"steps": 30})
+    deadline = time.monotonic() + 300
+    while client.videos.retrieve(slow.id).status != "in_progress" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return slow
+
+
+def worker_pid(server) -> int:
+    """The server's worker process (its multiprocessing child running spawn_main)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == server.process.pid and b"spawn_main" in command:
+            return int(stat.parent.name)
+    raise AssertionError("the server has no worker process")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker process through /proc")
+def test_a_killed_server_or_worker_never_leaves_a_job_stuck(kinema_server_factory, tmp_path) -> None:
     data = tmp_path / "data"
     server = kinema_server_factory(data)
     client = sdk(server)
-    slow = client.videos.create(prompt="a long slow render", size="16x16", seconds="2", extra_body={"steps": 30})
+    slow = start_slow_job(client, "a long slow render")
     behind = client.videos.create(prompt="waiting behind it", size="16x16", seconds="2")
-    deadline = time.monotonic() + 60
-    while client.videos.retrieve(slow.id).status != "in_progress" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    server.kill()
+    server.kill()  # kill -9 the server; its worker dies with it
     assert stored(data, slow.id)["status"] == "in_progress"  # what the dead process left behind
 
     server = kinema_server_factory(data)
@@ -77,3 +100,10 @@ def test_a_job_rendering_when_the_server_is_killed_is_retried_not_stuck(kinema_s
     assert done.status == "completed" and done.progress == 100, done.error
     assert stored(data, slow.id)["attempts"] == 2  # rendered again from the start, with the same seed
     assert client.videos.poll(behind.id, poll_interval_ms=100).status == "completed"
+
+    again = start_slow_job(client, "the worker dies under this one")
+    os.kill(worker_pid(server), signal.SIGKILL)  # an out-of-memory kill, say: the server starts a new worker
+    done = client.videos.poll(again.id, poll_interval_ms=200)
+    assert done.status == "completed", done.error
+    assert stored(data, again.id)["attempts"] == 2
+    assert httpx.get(f"{server.url}/health").json()["worker"] is True

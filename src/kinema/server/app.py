@@ -24,6 +24,7 @@ from the SDK use `videos.remix` and the `/extend` route, and upload-a-clip editi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -78,10 +79,16 @@ def create_app(service: VideoService, *, worker: Any = None, api_keys: frozenset
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
-            await run_in_threadpool(worker.start)  # returns once the model is loaded; then the port opens
+            # Called on the server's main thread, not a pool thread: a worker process is tied to the life of
+            # the thread that starts it (PR_SET_PDEATHSIG), and pool threads exit when idle. It returns once
+            # the model is loaded; only then does uvicorn open the port.
+            worker.start()
+        watchdog = asyncio.create_task(_revive_worker(worker)) if hasattr(worker, "revive") else None
         try:
             yield
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             if worker is not None:
                 await run_in_threadpool(worker.stop)
 
@@ -103,6 +110,16 @@ def create_app(service: VideoService, *, worker: Any = None, api_keys: frozenset
 
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")  # after the routes: they win
     return app
+
+
+async def _revive_worker(worker: Any, every_s: float = 2.0) -> None:
+    """Replace a worker process that died, so queued jobs never wait for a renderer that is gone.
+
+    Runs on the event loop (the main thread), the thread a worker process must be started from.
+    """
+    while True:
+        await asyncio.sleep(every_s)
+        worker.revive()
 
 
 def _service(request: Request) -> VideoService:

@@ -1,4 +1,7 @@
-"""The worker: one thread that owns the pipeline and renders queued jobs one at a time.
+"""The worker: the loop that owns the pipeline and renders queued jobs one at a time, in a thread.
+
+`kinema serve` runs it in a child process (`worker_process`); the thread form serves tests and
+programs that embed the server.
 
 It claims the oldest queued job, calls the pipeline (the library does all the ML), writes the
 MP4, thumbnail and spritesheet, optionally signs the MP4, and marks the job completed. Progress
