@@ -50,6 +50,21 @@ def test_writes_an_mp4_with_its_prompt_and_seed(model: Path, tmp_path: Path, cap
     assert f"wrote {out} (seed 3)" in stdout and "generated 1 video of 17 frames at 16x16 in" in stdout
 
 
+def test_mp4s_are_signed_once_keys_exist(model: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    pytest.importorskip("c2pa")
+    from kinema.provenance import init_keys, verify_video
+
+    monkeypatch.setenv("KINEMA_HOME", str(tmp_path / "home"))
+    unsigned, signed = tmp_path / "unsigned.mp4", tmp_path / "signed.mp4"
+    assert generate(capsys, model, "-o", str(unsigned))[0] == 0
+    assert verify_video(unsigned).status == "unsigned"
+    init_keys()  # what `kinema keys init` does: the default key folder under $KINEMA_HOME
+    assert generate(capsys, model, "-o", str(signed), "--seed", "4")[0] == 0
+    report = verify_video(signed, key_dir=tmp_path / "home" / "keys")
+    assert report.trusted and report.model == "tiny" and report.seed == 4 and report.matches_prompt("a red ball")
+    assert read_video_metadata(signed)["seed"] == "4" and read_video(signed)[0].shape == (17, 16, 16, 3)
+
+
 def test_the_same_seed_gives_the_same_video_and_another_seed_another(model: Path, tmp_path: Path, capsys) -> None:
     paths = {name: tmp_path / f"{name}.png" for name in ("first", "again", "other")}
     for name, seed in (("first", "5"), ("again", "5"), ("other", "6")):

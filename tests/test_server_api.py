@@ -34,10 +34,6 @@ def server(kinema_server_factory, tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
     blocklist = folder / "blocklist.txt"
     blocklist.write_text(f"{BLOCKED_WORD}\nre:\\bno{{3,}}\\b\n")
-    if has_provenance():  # DATA_DIR/keys exists, so every MP4 is signed
-        from kinema.provenance import init_keys
-
-        init_keys(folder / "data" / "keys")
     return kinema_server_factory(folder / "data", "--api-key", KEY, "--policy", str(blocklist), "--max-steps", "400")
 
 

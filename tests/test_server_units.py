@@ -340,3 +340,19 @@ def test_remix_and_image_jobs_pass_their_inputs(tmp_path, store) -> None:
     store.enqueue(image_job, max_queued=5)
     worker.process(store.claim_next(now=3))
     assert pipeline.calls[2]["image"].shape == (16, 16, 3) and (pipeline.calls[2]["image"] == 77).all()
+
+
+def test_serve_creates_signing_keys_on_first_start_unless_told_not_to_sign(tmp_path) -> None:
+    pytest.importorskip("c2pa")
+    from kinema.cli.serve import signing_keys
+    from kinema.provenance import keys_exist
+
+    data = tmp_path / "data"
+    assert signing_keys(None, data, sign=False) is None and not (data / "keys").exists()
+    folder = signing_keys(None, data)
+    assert folder == data / "keys" and keys_exist(folder)
+    root = (folder / "root.pem").read_bytes()
+    assert signing_keys(None, data) == folder and (folder / "root.pem").read_bytes() == root  # reused, not replaced
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="kinema keys init"):
+        signing_keys(str(tmp_path / "empty"), data)

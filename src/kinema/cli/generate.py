@@ -331,7 +331,19 @@ def write_one(video: Any, info: dict, path: Path, fps: float) -> Path | list[Pat
         metadata["task"] = info["task"]
     if info.get("strength") is not None:
         metadata["strength"] = str(info["strength"])
-    return write_video(video, path, fps=fps, metadata=metadata)
+    written = write_video(video, path, fps=fps, metadata=metadata)
+    sign_output(written, info)
+    return written
+
+
+def sign_output(written: Path | list[Path], info: dict) -> None:
+    """Embed a signed C2PA manifest in an MP4 when `kinema keys init` has made keys (else leave it as is)."""
+    from kinema.provenance import sign_if_keys_exist
+
+    try:
+        sign_if_keys_exist(written, model=str(info["model"]), prompt=info["prompt"], seed=info["seed"])
+    except ImportError as error:  # keys exist but c2pa-python does not: the video is fine, just unsigned
+        print(f"kinema generate: {written} is not signed: {error}", file=sys.stderr)
 
 
 class StepBar:

@@ -33,8 +33,8 @@ survive restarts. Outputs (MP4, thumbnail, spritesheet) live in --data-dir/video
 
 Sizes and durations are the model's own (a request for another gets a 400 listing them); a clip of
 N frames lasts (N - 1) / fps seconds. With --api-key (or --api-keys-file, or $KINEMA_API_KEY) every
-route but GET /health and the web page needs `Authorization: Bearer KEY`. Outputs are signed with a
-C2PA manifest when a key folder exists (--keys, default DATA_DIR/keys; see `kinema keys init`)."""
+route but GET /health and the web page needs `Authorization: Bearer KEY`. Every MP4 carries a C2PA
+manifest signed with the keys in --keys (default DATA_DIR/keys, created on first start)."""
 
 EPILOG = """\
 examples:
@@ -70,7 +70,9 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
                         help="prompt blocklist: one word, phrase or re:REGEX a line; matching prompts get 400")
     parser.add_argument("--policy-classifier", metavar="MODULE:FUNCTION",
                         help="a Python callable prompt -> bool | reason; True or a reason refuses the prompt")
-    parser.add_argument("--keys", metavar="DIR", help="C2PA signing keys (default: DATA_DIR/keys when it exists)")
+    signing = parser.add_mutually_exclusive_group()
+    signing.add_argument("--keys", metavar="DIR", help="C2PA signing keys (default: DATA_DIR/keys, created on first start)")
+    signing.add_argument("--no-sign", dest="sign", action="store_false", help="serve videos without a C2PA manifest")
     parser.add_argument("--workers", type=int, choices=(0, 1), default=1,
                         help="1: render in a worker process; 0: API only (another server renders from the same store)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
@@ -125,7 +127,7 @@ def build_app(args: argparse.Namespace, settings: Any) -> tuple[Any, str]:
     folder = model_folder(args.model)
     catalog = load_catalog(folder)
     policy = prompt_policy(args.policy, args.policy_classifier)
-    keys_folder = signing_keys(args.keys, settings.data_dir)
+    keys_folder = signing_keys(args.keys, settings.data_dir, args.sign)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteJobStore(settings.database_path)
     service = VideoService(store, JobFiles(settings.data_dir), catalog, settings, policy)
@@ -166,19 +168,24 @@ def prompt_policy(blocklist: str | None, classifier: str | None) -> Any:
     return AllPolicies(policies) if policies else AllowAll()
 
 
-def signing_keys(keys: str | None, data_dir: Path) -> Path | None:
-    """The C2PA key folder outputs are signed with, or None when signing is not configured.
+def signing_keys(keys: str | None, data_dir: Path, sign: bool = True) -> Path | None:
+    """The C2PA key folder outputs are signed with, or None with --no-sign.
 
-    --keys must name a complete key folder; without it DATA_DIR/keys is used when it exists, and a
-    folder that exists but holds no keys is an error rather than videos silently left unsigned.
+    --keys must name a complete key folder. Without it DATA_DIR/keys is used, and created on the
+    first start, so every video the server makes carries a manifest; a folder that exists but holds
+    no keys is an error rather than videos silently left unsigned.
     """
-    folder = Path(keys) if keys is not None else data_dir / "keys"
-    if keys is None and not folder.exists():
+    if not sign:
         return None
-    if importlib.util.find_spec("kinema.provenance") is None:
-        raise ValueError(f"signing keys are configured ({folder}) but this Kinema has no kinema.provenance module")
-    from kinema.provenance import keys_exist
+    folder = Path(keys) if keys is not None else data_dir / "keys"
+    if importlib.util.find_spec("c2pa") is None:
+        raise ValueError("signing outputs needs c2pa-python: install it with `pip install 'kinema[serve]'`, "
+                         "or pass --no-sign to serve unsigned videos")
+    from kinema.provenance import init_keys, keys_exist
 
+    if keys is None and not folder.exists():
+        init_keys(folder)
+        print(f"kinema serve: created C2PA signing keys in {folder} (its root.pem is what verifiers trust)", flush=True)
     if not keys_exist(folder):
         raise FileNotFoundError(f"{'--keys ' + keys if keys is not None else str(folder)}: not a complete key "
                                 f"folder; create one with `kinema keys init --dir {folder}`")
