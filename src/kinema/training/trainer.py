@@ -281,8 +281,6 @@ def preview(ema, vae, text_encoder, path: Path, steps: int, buckets) -> dict:
     return {"preview_checker_accuracy": right / max(1, judged)}
 
 
-
-
 def export_pipeline(run_dir: str | Path, folder: str | Path) -> Path:
     """Ship the newest checkpoint's EMA weights as a model folder for KinemaPipeline.from_pretrained.
 
