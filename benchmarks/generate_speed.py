@@ -44,9 +44,9 @@ def measure(repeats: int) -> dict:
             load_seconds, pipe = timed(KinemaPipeline.from_pretrained)
             loads.append(load_seconds)
 
-            def generate():
+            def generate(pipe=pipe, repeat=repeat):
                 output = pipe(PROMPT, seed=repeat, expand=True)  # as `kinema generate` does
-                write_video(Path(folder) / f"out{repeat}.mp4", output.frames[0], fps=pipe.config.fps)
+                write_video(output.frames[0], Path(folder) / f"out{repeat}.mp4", fps=pipe.config.fps)
                 return output
 
             generate_seconds, output = timed(generate)
@@ -58,6 +58,7 @@ def measure(repeats: int) -> dict:
     return {
         "prompt": PROMPT, "num_frames": 17, "height": 64, "width": 64,
         "steps": pipe.config.steps, "guidance_scale": pipe.config.guidance_scale, "sampler": pipe.config.sampler,
+        "load_seconds_first": round(loads[0], 2),  # what a user waits for: the first load in a process
         "load_seconds_best": round(min(loads), 2), "load_seconds_median": round(statistics.median(loads), 2),
         "generate_seconds_best": round(min(generations), 2), "generate_seconds_median": round(statistics.median(generations), 2),
         "cli_process_seconds": round(process_seconds, 2), "repeats": repeats,
@@ -76,7 +77,8 @@ def write_results(result: dict) -> None:
         "",
         "| what | best s | median s | target s |",
         "|---|---|---|---|",
-        f"| load (`KinemaPipeline.from_pretrained()`) | {result['load_seconds_best']} | {result['load_seconds_median']} | 5 |",
+        f"| first load in a process (`KinemaPipeline.from_pretrained()`, imports included) | {result['load_seconds_first']} | | 5 |",
+        f"| load again | {result['load_seconds_best']} | {result['load_seconds_median']} | 5 |",
         f"| generate one video | {result['generate_seconds_best']} | {result['generate_seconds_median']} | 10 |",
         f"| `kinema generate` as a fresh process (import, load, generate, write) | {result['cli_process_seconds']} | | |",
         "",

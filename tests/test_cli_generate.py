@@ -159,8 +159,8 @@ def test_no_shipped_model_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) 
     code = main(["generate", "a red ball", "-o", str(tmp_path / "out.mp4")])
     err = capsys.readouterr().err
     assert code == 2
-    assert "kinema: error: no model is shipped yet in this version; pass --model DIR " \
-           "(a folder written by KinemaPipeline.save_pretrained)" in err
+    assert f"kinema: error: the shipped model kinema-world is missing from this installation ({tmp_path / 'missing'}); " \
+           "reinstall Kinema, or pass --model DIR" in err
 
 
 def test_choices_match_the_library() -> None:

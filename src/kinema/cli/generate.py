@@ -21,8 +21,8 @@ from kinema.cli import EXIT_OK, HelpFormatter, parse_size
 
 OUTPUT_SUFFIXES = (".mp4", ".gif", ".webp", ".png")  # kinema.media.video.WRITE_SUFFIXES; a test keeps them equal
 SAMPLER_CHOICES = ("euler", "heun")  # kinema.flow.samplers.SAMPLERS; a test keeps them equal
-NO_SHIPPED_MODEL = ("no model is shipped yet in this version; pass --model DIR "
-                    "(a folder written by KinemaPipeline.save_pretrained)")
+NO_SHIPPED_MODEL = ("the shipped model kinema-world is missing from this installation ({folder}); reinstall "
+                    "Kinema, or pass --model DIR (a folder written by KinemaPipeline.save_pretrained)")
 # The pipeline names its arguments; the user typed these flags.
 PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance",
                       "num_videos": "--variations", "last_image=": "--last-image", "image=": "--image",
@@ -277,7 +277,7 @@ def model_folder(model: str | None) -> Path:
 
     if model is None:
         if not (pretrained.DEFAULT_MODEL_DIR / "config.json").is_file():
-            raise ValueError(NO_SHIPPED_MODEL)
+            raise ValueError(NO_SHIPPED_MODEL.format(folder=pretrained.DEFAULT_MODEL_DIR))
         return pretrained.DEFAULT_MODEL_DIR
     folder = Path(model)
     if not folder.is_dir():
