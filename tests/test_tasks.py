@@ -19,6 +19,7 @@ from kinema.models.transformer import DiffusionTransformer
 from kinema.models.vae import load_vae
 from kinema.pipeline import KinemaPipeline, PipelineConfig
 from kinema.tasks import plan as plans
+from kinema.tasks.anchors import anchor_weights, anchored, window_anchors
 from kinema.tasks.conditioning import encode_frames, encode_tail
 from kinema.tasks.requests import Limits
 
@@ -126,15 +127,49 @@ def test_join_plan_runs_from_as_last_frame_to_bs_first() -> None:
     assert window.head_span(4) == (16, 17) and window.tail_span(4) == (33, 37)
 
 
+# ----------------------------------------------------------------------------- anchoring (pure)
+
+
+def test_every_given_end_is_an_anchor_where_the_window_meets_known_frames() -> None:
+    (extension,) = plans.plan_extend(17, 17, longest=8, group=4).windows
+    assert window_anchors(extension, 4) == [(16, 16)]  # the clip's last frame
+    (join,) = plans.plan_join(17, 9, 18, group=4).windows
+    assert window_anchors(join, 4) == [(0, 16), (17, 33)]  # A's last frame, B's first
+    _, closing = plans.plan_loop(33, 17, group=4).windows
+    assert window_anchors(closing, 4) == [(0, 16), (17, 0)]  # the opening's last frame, the loop's first
+    assert window_anchors(plans.plan_single("text-to-video", 17, 4).windows[0], 4) == []
+
+
+def test_anchor_weights_fall_linearly_from_each_anchor() -> None:
+    assert anchor_weights(5, [0]).tolist() == [[1.0, 0.75, 0.5, 0.25, 0.0]]
+    assert anchor_weights(5, [4]).tolist() == [[0.0, 0.25, 0.5, 0.75, 1.0]]
+    both = anchor_weights(6, [1, 5])
+    assert both[:, 1].tolist() == [1.0, 0.0] and both[:, 5].tolist() == [0.0, 1.0] and both[:, 3].tolist() == [0.5, 0.5]
+    assert np.allclose(both.sum(axis=0)[1:], 1.0)
+    with pytest.raises(ValueError, match="at most two anchors"):
+        anchor_weights(6, [0, 2, 4])
+
+
+def test_anchoring_lands_exactly_on_the_known_frames_and_spreads_the_error() -> None:
+    decoded = clip(9)[None]
+    head, tail = clip(1, seed=1), clip(1, seed=2)
+    out = anchored(decoded, [head, tail], [0, 8])
+    assert np.array_equal(out[0, 0], head[0]) and np.array_equal(out[0, 8], tail[0])
+    steps = np.abs(np.diff(out.astype(int), axis=1)).mean(axis=(2, 3, 4))
+    assert steps.max() < np.abs(head[0].astype(int) - decoded[0, 0]).mean()  # no single jump carries the error
+    assert anchored(decoded, [], []) is decoded
+
+
 # ----------------------------------------------------------------------------- image to video
 
 
-def test_image_to_video_keeps_the_image_latent_and_starts_on_its_round_trip(pipe) -> None:
+def test_image_to_video_keeps_the_image_latent_and_starts_on_the_image(pipe) -> None:
     image = clip(1)[0]
     out = pipe(**request(image=image, num_frames=17))
     assert out.frames.shape == (1, 17, 16, 16, 3) and out.metadata[0]["task"] == "image-to-video"
     assert torch.equal(out.latents[:, :, :1], encode_frames(pipe.vae, image[None, None]))
-    assert np.array_equal(out.frames[0, 0], round_trip(pipe, image[None])[0])
+    assert np.array_equal(out.frames[0, 0], image)  # anchored: the round trip's error is spread over the new frames
+    assert np.array_equal(out.frames, anchored(pipe.decode(out.latents), [image[None]], [0]))
     plain = pipe(**request(num_frames=17))
     assert not np.array_equal(plain.frames[0, 0], out.frames[0, 0])
 
@@ -161,9 +196,9 @@ def test_extension_continues_from_the_clips_last_frame(pipe, monkeypatch) -> Non
     (_given_latents, given, latent_frames), = recorder.calls
     assert latent_frames == 9 and given.tolist() == [[True] * 5 + [False] * 4]  # 17 frames of context, 16 new
     assert torch.equal(out.latents[:, :, :5], encode_frames(pipe.vae, source[None]))
-    window = pipe.decode(out.latents)[0]
+    window = anchored(pipe.decode(out.latents), [source[None, -1]], [16])[0]
     assert out.frames.shape == (1, 17, 16, 16, 3) and np.array_equal(out.frames[0], window[16:])
-    assert np.array_equal(out.frames[0, 0], round_trip(pipe, source)[-1])  # the seam frame: the clip's last, round-tripped
+    assert np.array_equal(out.frames[0, 0], source[-1])  # the seam frame is the clip's last, anchored
     assert out.stitched.shape == (1, 33, 16, 16, 3)
     assert np.array_equal(out.stitched[0, :17], source) and np.array_equal(out.stitched[0, 17:], out.frames[0, 1:])
 
@@ -176,9 +211,9 @@ def test_backward_extension_leads_into_the_clips_first_frame(pipe, monkeypatch) 
     tail = given.sum().item()
     assert given[0, -tail:].all() and not given[0, :-tail].any()
     assert torch.equal(out.latents[:, :, -tail:], encode_tail(pipe.vae, source[None, : 4 * tail], 4))
-    window = pipe.decode(out.latents)[0]
-    seam = window.shape[0] - 4 * tail  # the window pixel where the clip's first frame sits
-    assert np.array_equal(out.frames[0], window[seam - 16 : seam + 1])
+    seam = 1 + 4 * (out.latents.shape[2] - 1) - 4 * tail  # the window pixel where the clip's first frame sits
+    window = anchored(pipe.decode(out.latents), [source[None, 0]], [seam])[0]
+    assert np.array_equal(out.frames[0], window[seam - 16 : seam + 1]) and np.array_equal(out.frames[0, -1], source[0])
     assert np.array_equal(out.stitched[0, 16:], source) and out.stitched.shape[1] == 33
 
 
@@ -212,10 +247,10 @@ def test_join_starts_on_as_last_frame_and_ends_on_bs_first(pipe) -> None:
     a, b = clip(17, seed=5), clip(9, seed=6)
     out = pipe(**request(join=(a, b), num_frames=18))
     assert out.frames.shape == (1, 18, 16, 16, 3)
-    assert np.array_equal(out.frames[0, 0], round_trip(pipe, a[-1:])[0])  # A's last frame through the VAE
+    assert np.array_equal(out.frames[0, 0], a[-1]) and np.array_equal(out.frames[0, -1], b[0])  # both ends anchored
     assert torch.equal(out.latents[:, :, -1:], encode_tail(pipe.vae, b[None, :4], 4))
-    window = pipe.decode(out.latents)[0]
-    assert np.array_equal(out.frames[0], window[:18]) and window.shape[0] == 21  # frame 17 = B's first, round-tripped
+    window = anchored(pipe.decode(out.latents), [a[None, -1], b[None, 0]], [0, 17])[0]
+    assert np.array_equal(out.frames[0], window[:18]) and window.shape[0] == 21  # frame 17 = B's first
     assert np.array_equal(out.stitched[0], np.concatenate([a, out.frames[0, 1:-1], b]))
     with pytest.raises(ValueError, match=r"2 \+ 4k frames"):
         pipe(**request(join=(a, b), num_frames=17))
@@ -286,7 +321,7 @@ def test_a_wrong_size_image_is_scaled_to_cover_and_centre_cropped(pipe) -> None:
     (rule,) = out.metadata[0]["input_rules"]
     assert "40x24" in rule and "centre-cropped to 32x16" in rule
     expected = np.asarray(Image.fromarray(image).resize((32, 19), Image.Resampling.LANCZOS).crop((0, 1, 32, 17)))
-    assert np.array_equal(out.frames[0, 0], round_trip(pipe, expected[None])[0])
+    assert np.array_equal(out.frames[0, 0], expected)
     open_size = pipe("a red ball", image=clip(1, height=20, width=40)[0], num_frames=17, seed=0)
     assert open_size.frames.shape[2:4] == (16, 32)  # height and width left open: the image's aspect picks
 

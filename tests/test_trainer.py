@@ -81,3 +81,22 @@ def test_two_processes_agree_with_one_at_the_same_global_batch(config, tmp_path)
     for name, value in one.items():
         if name.startswith("model."):
             torch.testing.assert_close(both[name], value, atol=1e-5, rtol=1e-4)
+
+
+def test_a_new_run_can_start_from_a_model_folder(config, tmp_path) -> None:
+    """--init: train a shipped (exported) model further; its weights are the new run's starting point."""
+    from kinema.models.transformer import load_transformer
+    from kinema.training.trainer import export_pipeline
+
+    train(dataclasses.replace(config, steps=2, lr=3e-2), tmp_path / "first", progress=False)  # far from a fresh start
+    exported = export_pipeline(tmp_path / "first", tmp_path / "model")
+    initial = load_transformer(exported / "transformer")
+    further = dataclasses.replace(config, steps=1, lr=1e-9, warmup_steps=1)  # a step too small to move the weights
+    train(further, tmp_path / "further", progress=False, init=exported)
+    continued = load_transformer(export_pipeline(tmp_path / "further", tmp_path / "continued") / "transformer")
+    for name, weight in initial.state_dict().items():
+        assert torch.allclose(continued.state_dict()[name], weight, atol=1e-3), name
+    fresh = train(dataclasses.replace(further, steps=1), tmp_path / "fresh", progress=False)
+    assert fresh["loss"] != pytest.approx(losses(tmp_path / "further")[-1], rel=1e-3)  # a fresh start would differ
+    with pytest.raises(ValueError, match="not the 'world-s' preset"):
+        train(dataclasses.replace(further, transformer="world-s"), tmp_path / "mismatch", progress=False, init=exported)

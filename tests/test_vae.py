@@ -11,7 +11,7 @@ import torch
 
 from kinema.config import VAE_PRESETS, VAEConfig
 from kinema.models.vae import VideoVAE, load_vae, save_vae
-from kinema.training.vae_trainer import VAETrainConfig, export_vae, train_vae
+from kinema.training.vae_trainer import VAETrainConfig, export_vae, reconstruction_loss, train_vae
 
 TINY = VAE_PRESETS["tiny-test"]
 
@@ -178,3 +178,30 @@ def test_export_measures_latent_statistics(tmp_path) -> None:
     shipped = load_vae(folder)
     assert len(shipped.config.latent_mean) == shipped.config.latent_channels
     assert all(s > 0 for s in shipped.config.latent_std)
+
+
+def test_decoder_only_training_keeps_the_latent_space(tmp_path) -> None:
+    """--freeze-encoder changes only the decoder, and the export keeps the initial latent statistics."""
+    train_vae(dataclasses.replace(TRAIN, steps=2), tmp_path / "base", progress=False)
+    base = load_vae(export_vae(tmp_path / "base", tmp_path / "base-model", stats_batches=2))
+    decoder_only = dataclasses.replace(TRAIN, steps=3, freeze_encoder=True)
+    with pytest.raises(ValueError, match="--init"):
+        train_vae(decoder_only, tmp_path / "no-init", progress=False)
+    train_vae(decoder_only, tmp_path / "tuned", init=tmp_path / "base-model", progress=False)
+    tuned = load_vae(export_vae(tmp_path / "tuned", tmp_path / "tuned-model", stats_batches=2))
+    assert tuned.config.latent_mean == base.config.latent_mean and tuned.config.latent_std == base.config.latent_std
+    for name, weight in base.encoder.state_dict().items():
+        assert torch.equal(tuned.encoder.state_dict()[name], weight), name
+    assert any(not torch.equal(tuned.decoder.state_dict()[name], weight) for name, weight in base.decoder.state_dict().items())
+
+
+def test_the_temporal_term_penalises_flicker_that_pixels_alone_barely_see() -> None:
+    target = torch.zeros(1, 3, 9, 8, 8)
+    steady = target + 0.1  # the same error in every frame
+    flicker = target + 0.1 * torch.tensor([1.0, -1.0] * 4 + [1.0]).view(1, 1, 9, 1, 1)  # as large, alternating
+    plain = [reconstruction_loss(x, target, edge_weight=0.5)[0] for x in (steady, flicker)]
+    temporal = [reconstruction_loss(x, target, edge_weight=0.5, temporal_weight=1.0)[0] for x in (steady, flicker)]
+    assert plain[0] == pytest.approx(plain[1])
+    assert temporal[0] == pytest.approx(plain[0]) and temporal[1] > plain[1] + 0.15
+    image = reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5, temporal_weight=1.0)[0]
+    assert image == pytest.approx(reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5)[0])

@@ -331,31 +331,40 @@ class KinemaPipeline:
     # ------------------------------------------------------------------ decoding
 
     def decode_into(self, latents: torch.Tensor, timeline: np.ndarray, window: Window) -> None:
-        """Stream a window's latents through the VAE and write the frames it keeps into the timeline.
+        """Decode a window's latents, anchor them to the known frames at its seams, and write the frames it keeps.
+
+        Anchoring (`kinema.tasks.anchors`) spreads the VAE's error at the window's head and tail
+        over its new frames, so the kept frames meet the timeline's known ones without a jump.
+        """
+        from kinema.tasks.anchors import anchored, window_anchors
+
+        anchors = window_anchors(window, self.vae.config.temporal_compression)
+        known = [timeline[:, index].copy() for _, index in anchors]
+        positions = [position for position, _ in anchors]
+        pixels = anchored(self.decode_frames(latents, max([window.keep[1], *(p + 1 for p in positions)])), known, positions)
+        first, last = window.keep
+        timeline[:, window.start + first : window.start + last] = pixels[:, first:last]
+
+    def decode_frames(self, latents: torch.Tensor, frames: int) -> np.ndarray:
+        """The first `frames` uint8 frames (N, frames, H, W, 3) of latents (N, C, F, h, w).
 
         Chunks of DECODE_CHUNK latents go through `VideoVAE.decode_stream` (one CausalCache, equal
         to decoding the whole), so memory is bounded by a chunk, not the window; decoding stops
-        once the last kept frame is out (the decoder is causal: later latents cannot change it).
+        once the last frame asked for is out (the decoder is causal: later latents cannot change it).
         """
         from kinema.data.world_stream import to_pixels
 
-        first, last = window.keep
-        position = 0
+        chunks, made = [], 0
         for chunk in self.vae.decode_stream(latents, chunk_latents=DECODE_CHUNK):
-            pixels = to_pixels(chunk)  # (N, t, H, W, 3)
-            low, high = max(first, position), min(last, position + pixels.shape[1])
-            if low < high:
-                timeline[:, window.start + low : window.start + high] = pixels[:, low - position : high - position]
-            position += pixels.shape[1]
-            if position >= last:
+            chunks.append(to_pixels(chunk))  # (N, t, H, W, 3)
+            made += chunks[-1].shape[1]
+            if made >= frames:
                 break
+        return np.concatenate(chunks, axis=1)[:, :frames]
 
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """uint8 frames (N, T, H, W, 3) of latents (N, C, F, h, w), streamed through the VAE in chunks."""
-        frames = 1 + (latents.shape[2] - 1) * self.vae.config.temporal_compression
-        timeline = np.zeros((latents.shape[0], frames, *self.pixel_size(latents), 3), dtype=np.uint8)
-        self.decode_into(latents, timeline, Window(0, frames, keep=(0, frames)))
-        return timeline
+        return self.decode_frames(latents, 1 + (latents.shape[2] - 1) * self.vae.config.temporal_compression)
 
     def pixel_size(self, latents: torch.Tensor) -> tuple[int, int]:
         scale = self.vae.config.spatial_compression

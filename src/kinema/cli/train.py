@@ -129,6 +129,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help=f"torch CPU threads per process (default: $OMP_NUM_THREADS when set, else all "
                         f"{all_cores()} cores shared among this machine's processes)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary line is still printed)")
+    parser.add_argument("--init", metavar="MODEL_DIR",
+                        help="start a new run from a model folder's transformer weights (e.g. the shipped "
+                        "src/kinema/pretrained/kinema-world, to train it further); ignored on resume")
     parser.add_argument("--export", metavar="DIR",
                         help="after training, write the newest checkpoint's EMA weights as a model folder for "
                         "`kinema generate --model DIR`")
@@ -160,6 +163,9 @@ def run_train(args: argparse.Namespace) -> int:
     check_threads(args.threads)
     run_dir = checked_run_dir(args.run_dir)
     _check_inputs(config)
+    if args.init is not None and not (Path(args.init) / "config.json").is_file():
+        raise FileNotFoundError(f"--init {args.init!r} is not a model folder (no config.json); pass a folder written "
+                                "by --export or KinemaPipeline.save_pretrained")
     mismatch = settings_mismatch(run_dir, config)
     if mismatch:
         raise ValueError(mismatch)
@@ -170,7 +176,7 @@ def run_train(args: argparse.Namespace) -> int:
     first_step = reached_step(run_dir)
     start = time.perf_counter()
     try:
-        metrics = train(config, run_dir, progress=not args.quiet)
+        metrics = train(config, run_dir, progress=not args.quiet, init=args.init)
     except KeyboardInterrupt:
         if rank == 0:
             print(f"kinema: the newest checkpoint in {run_dir / 'checkpoints'} holds step {reached_step(run_dir)}; "

@@ -37,7 +37,11 @@ FIELD_HELP: dict[str, str] = {
     "min_lr_ratio": "the cosine decay ends at this fraction of --lr",
     "kl_weight": "weight of the KL term that keeps the latents close to a unit Gaussian",
     "edge_weight": "weight of the L1 loss on spatial gradients, which keeps edges sharp",
+    "temporal_weight": "weight of the L1 loss on frame-to-frame differences, which keeps the decoder from "
+    "flickering where one latent group hands over to the next",
     "grad_clip": "clip the gradient norm to this",
+    "freeze_encoder": "train only the decoder (with --init): the latent space stays as it is, so a transformer "
+    "trained on the initial VAE still works with the result",
     "seed": "seed of the initial weights and of the data stream (batch k is always the same clips)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",
     "keep_checkpoints": "keep only the newest N checkpoints",

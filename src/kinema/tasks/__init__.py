@@ -4,6 +4,7 @@
 - `plan`:         the timeline and sampling windows of each task, and how pixel frames map to latents
 - `requests`:     a pipeline call's task arguments checked and turned into a plan
 - `conditioning`: a window's given latents and frame mask, encoded from the timeline's pixels
+- `anchors`:      decoded windows meeting the known frames at their seams without a jump
 
 Nothing here samples: `KinemaPipeline` runs every window through the same sampler.
 """

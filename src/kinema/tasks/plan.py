@@ -26,8 +26,9 @@ pixels g(j-1)+1 .. gj), so a window's given frames come in two shapes:
   pixel is a latent's first pixel, so the frame *before* the tail is the last generated one.
 
 Seam frames: a forward extension's output starts with the clip's last frame and a backward one's
-ends with the clip's first, as their VAE round trip (the decoded window): lengths then add up
-(17 + 17 - 1 = 33 frames) and the step across the seam is an ordinary decoded step. A join's
+ends with the clip's first: lengths then add up (17 + 17 - 1 = 33 frames). The decoded window is
+anchored to the known frame there (`kinema.tasks.anchors`), so the seam frame is the clip's own
+and the step across the seam is the model's step, not the VAE's error. A join's
 output starts with A's last frame and ends with B's first (so it has 2 + g n frames). A loop's
 output is a clip whose last frame is followed by its first: the closing window is given the
 loop's last frame as its head and the loop's first g frames as its tail, so the step from the
@@ -128,7 +129,7 @@ def forward_chain(seam: int, groups: int, longest: int, group: int, keep_seam: b
 
     Each window takes up to `longest` latent groups: as much context as precedes the seam (at
     least `context` groups when there is that much), the rest new. The first window keeps the seam
-    frame itself (its round trip) when `keep_seam`; later ones keep only their new frames.
+    frame itself (anchored to the known one) when `keep_seam`; later ones keep only their new frames.
     """
     windows = []
     while groups > 0:
@@ -190,13 +191,13 @@ def plan_long(frames: int, first: int, longest: int, group: int, *, image: bool 
 
 
 def plan_extend(clip: int, frames: int, longest: int, group: int) -> Plan:
-    """`frames` frames continuing a `clip`-frame clip: output[0] is the clip's last frame (round trip)."""
+    """`frames` frames continuing a `clip`-frame clip: output[0] is the clip's last frame."""
     windows = forward_chain(clip - 1, (frames - 1) // group, longest, group, keep_seam=True)
     return Plan("extend", clip + frames - 1, (("clip", 0),), tuple(windows), (clip - 1, clip + frames - 1), group)
 
 
 def plan_extend_backward(clip: int, frames: int, longest: int, group: int) -> Plan:
-    """`frames` frames leading into a clip: output[-1] is the clip's first frame (round trip)."""
+    """`frames` frames leading into a clip: output[-1] is the clip's first frame."""
     new = frames - 1
     timeline = new + clip
     windows = backward_chain(new, timeline, new // group, longest, group, keep_seam=True)

@@ -193,8 +193,12 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         ema_param.lerp_(param.detach(), 1.0 - decay)
 
 
-def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> dict:
-    """Train (or resume) in run_dir with this process's share of every global batch; returns the last metrics."""
+def train(config: TrainConfig, run_dir: str | Path, progress: bool = True, init: str | Path | None = None) -> dict:
+    """Train (or resume) in run_dir with this process's share of every global batch; returns the last metrics.
+
+    `init`: a model folder (`export_pipeline`, or its transformer/) whose weights a new run starts
+    from, model and EMA alike (e.g. to train the shipped model further); ignored on resume.
+    """
     from kinema.models.transformer import DiffusionTransformer
 
     run_dir = Path(run_dir)
@@ -207,6 +211,8 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
             raise ValueError(f"bucket batch {bucket.batch_size} ({bucket.frames}x{bucket.height}x{bucket.width}) must divide by {world} processes")
     torch.manual_seed(config.seed)
     model = DiffusionTransformer(TRANSFORMER_PRESETS[config.transformer])
+    if init is not None and latest_checkpoint(run_dir / "checkpoints") is None:
+        load_initial_weights(model, init, config.transformer)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
     start = resume(run_dir, model, ema, optimizer)
@@ -245,6 +251,18 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True) -> di
             prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
     logger.close()
     return metrics
+
+
+def load_initial_weights(model, init: str | Path, preset: str) -> None:
+    """Copy a model folder's transformer weights into `model`; its architecture must be the preset's."""
+    from kinema.models.transformer import load_transformer
+
+    folder = Path(init) / "transformer" if (Path(init) / "transformer").is_dir() else Path(init)
+    initial = load_transformer(folder)
+    if initial.config != model.config:
+        raise ValueError(f"--init {init}: its transformer is not the {preset!r} preset; pass --transformer to match "
+                         f"its architecture, or another model folder")
+    model.load_state_dict(initial.state_dict())
 
 
 def resume(run_dir: Path, model, ema, optimizer) -> int:

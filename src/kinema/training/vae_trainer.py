@@ -38,7 +38,9 @@ class VAETrainConfig:
     min_lr_ratio: float = 0.05
     kl_weight: float = 1e-4
     edge_weight: float = 0.5
+    temporal_weight: float = 0.0
     grad_clip: float = 1.0
+    freeze_encoder: bool = False
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -52,13 +54,15 @@ class VAETrainConfig:
         parse_buckets(self.buckets)
 
 
-def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, edge_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """L1 + L2 on pixels plus L1 on spatial gradients (keeps edges sharp without a perceptual network); and the MSE."""
+def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, edge_weight: float,
+                        temporal_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """L1 + L2 on pixels, L1 on spatial gradients (sharp edges without a perceptual network) and on
+    frame-to-frame differences (no flicker where one latent group hands over to the next); and the MSE."""
     mse = F.mse_loss(recon, target)
     loss = F.l1_loss(recon, target) + mse
-    if edge_weight:
-        for dim in (3, 4):
-            loss = loss + edge_weight * F.l1_loss(torch.diff(recon, dim=dim), torch.diff(target, dim=dim))
+    for dim, weight in ((3, edge_weight), (4, edge_weight), (2, temporal_weight)):
+        if weight and recon.shape[dim] > 1:
+            loss = loss + weight * F.l1_loss(torch.diff(recon, dim=dim), torch.diff(target, dim=dim))
     return loss, mse
 
 
@@ -73,9 +77,14 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
     check_run_dir(config, run_dir)
     torch.manual_seed(config.seed)
     vae = load_vae(init).train() if init else VideoVAE(VAE_PRESETS[config.preset])
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    if config.freeze_encoder:  # decoder-only: the latent space, and any transformer trained in it, stay valid
+        vae.encoder.requires_grad_(False)
+    trained = [parameter for parameter in vae.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
     start = 0
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if config.freeze_encoder and init is None and checkpoint is None:
+        raise ValueError("freeze_encoder trains only the decoder, so it needs a trained VAE to start from: pass --init MODEL_DIR")
     if checkpoint is not None:
         meta, _ = load_checkpoint(checkpoint, vae, optimizer)
         start = meta["step"]  # steps done
@@ -88,15 +97,16 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
         video = to_model_range(clips)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
-        mean, logvar = vae.encode_distribution(video)
+        with torch.set_grad_enabled(not config.freeze_encoder):
+            mean, logvar = vae.encode_distribution(video)
         latents = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         recon = vae.decoder(latents)
-        rec_loss, mse = reconstruction_loss(recon, video, config.edge_weight)
+        rec_loss, mse = reconstruction_loss(recon, video, config.edge_weight, config.temporal_weight)
         kl = kl_divergence(mean, logvar)
         loss = rec_loss + config.kl_weight * kl
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(vae.parameters(), config.grad_clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
         optimizer.step()
         window.append((mse.item(), kl.item()))
         logger.bar.update(1)
@@ -166,6 +176,8 @@ def export_vae(run_dir: str | Path, folder: str | Path, stats_batches: int = 32)
     config = config_from_dict(VAEConfig, meta["vae_config"], str(checkpoint / "state.json"))
     vae = VideoVAE(config)
     load_checkpoint(checkpoint, vae, None)
+    if meta["train_config"].get("freeze_encoder") and config.latent_mean:
+        return save_vae(vae, folder)  # the encoder, hence the latent statistics, are those of the initial VAE
     mean, std = measure_latent_statistics(vae, stats_batches)
     shipped = VideoVAE(VAEConfig(**{**asdict(config), "latent_mean": tuple(mean), "latent_std": tuple(std)}))
     shipped.load_state_dict(vae.state_dict())
