@@ -6,6 +6,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -205,3 +206,11 @@ def test_the_temporal_term_penalises_flicker_that_pixels_alone_barely_see() -> N
     assert temporal[0] == pytest.approx(plain[0]) and temporal[1] > plain[1] + 0.15
     image = reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5, temporal_weight=1.0)[0]
     assert image == pytest.approx(reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5)[0])
+
+
+def test_temporal_error_separates_steps_into_a_new_latent_group() -> None:
+    from kinema.evaluation.vae_quality import temporal_error
+
+    errors = np.tile(np.array([4.0, 1.0, 1.0, 1.0]), (3, 4))  # 16 steps of 17 frames; each group opens with a jump
+    assert temporal_error(errors, 4) == {"temporal_error": 1.75, "temporal_error_group_boundary": 4.0,
+                                         "temporal_error_within_group": 1.0}

@@ -27,9 +27,15 @@ EVAL_SEED = 50_000_000  # never drawn by the training streams (they seed with [s
 
 @torch.no_grad()
 def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int = 17, batch: int = 8) -> dict:
-    """PSNR (mean and 5th percentile) and per-attribute checker agreement over `clips` held-out scenes."""
+    """PSNR (mean and 5th percentile), temporal error and per-attribute checker agreement over `clips` held-out scenes.
+
+    Temporal error: the mean absolute difference (grey levels) between the reconstruction's and the
+    original's frame-to-frame steps, overall and at latent-group boundaries (the step into frame
+    1 + g k), where a causal VAE's decoder tends to jump.
+    """
     vae.eval()
     scores: list[float] = []
+    step_errors: list[np.ndarray] = []
     judged, agreed = Counter(), Counter()
     distribution = WorldDistribution(heldout="allow")
     for start in range(0, clips, batch):
@@ -38,6 +44,8 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
         rebuilt = to_pixels(vae.decode(vae.encode(to_model_range(originals))))
         for spec, original, copy in zip(specs, originals, rebuilt):
             scores.append(psnr(copy, original))
+            step_errors.append(np.abs(np.diff(copy.astype(np.float32), axis=0)
+                                      - np.diff(original.astype(np.float32), axis=0)).mean(axis=(1, 2, 3)))
             truth = attributes_of(spec)
             before = {(v.attribute, v.object): v.ok for v in judge(observe(original), truth).verdicts}
             after = {(v.attribute, v.object): v.ok for v in judge(observe(copy), truth).verdicts}
@@ -49,9 +57,18 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
         "clips": clips,
         "psnr_mean": round(float(np.mean(scores)), 2),
         "psnr_p05": round(float(np.percentile(scores, 5)), 2),
+        **temporal_error(np.stack(step_errors), vae.config.temporal_compression),
         "checker_agreement": round(sum(agreed.values()) / max(1, sum(judged.values())), 4),
         "checker_agreement_by_attribute": {name: round(agreed[name] / judged[name], 4) for name in sorted(judged)},
     }
+
+
+def temporal_error(step_errors: np.ndarray, group: int) -> dict:
+    """Mean step error (clips, T - 1) over all steps, over steps into a new latent group, and within groups."""
+    boundary = np.arange(step_errors.shape[1]) % group == 0  # step i goes into frame i + 1; frame 1 + g k opens a group
+    return {"temporal_error": round(float(step_errors.mean()), 3),
+            "temporal_error_group_boundary": round(float(step_errors[:, boundary].mean()), 3),
+            "temporal_error_within_group": round(float(step_errors[:, ~boundary].mean()), 3)}
 
 
 @torch.no_grad()
