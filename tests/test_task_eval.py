@@ -118,3 +118,14 @@ def test_run_task_eval_writes_its_report(tiny_model_dir, tmp_path, capsys) -> No
     assert "| psnr_rate |" in (tmp_path / "task_eval_join.md").read_text() and "| psnr_rate |" in capsys.readouterr().out
     with pytest.raises(ValueError, match="--task must be one of"):
         run_task_eval(parser.parse_args(["--task", "dance"]))
+
+
+def test_psnr_summary_counts_identical_frames_apart_from_the_mean() -> None:
+    records = [{"psnr": None, "ok": True}, {"psnr": 31.0, "ok": True}, {"psnr": 25.0, "ok": False}]
+    summary = task_eval.summarize("image-to-video", [{**r, "motion_ok": False} for r in records])
+    assert summary["psnr_rate"] == 0.6667 and summary["identical_rate"] == 0.3333
+    assert summary["mean_psnr_when_not_identical"] == 28.0
+    exact = task_eval.summarize("join", [{"start_psnr": None, "end_psnr": None, "ok": True}])
+    assert exact["identical_rate"] == 1.0 and exact["mean_psnr_when_not_identical"] is None
+    one_end = task_eval.summarize("join", [{"start_psnr": None, "end_psnr": 33.0, "ok": True}])
+    assert one_end["identical_rate"] == 0.0 and one_end["mean_psnr_when_not_identical"] == 33.0

@@ -29,7 +29,7 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
     _option(group, parser, "--cases", type=int, default=DEFAULT_CASES, metavar="N",
             help="scenes per task (the issue asks for at least 50)")
     _option(group, parser, "--case-seed", type=int, default=0, metavar="S", help="seed that draws the scenes")
-    _option(group, parser, "--strength", type=float, default=0.7, metavar="S", help="edit strength (SDEdit noise level)")
+    _option(group, parser, "--strength", type=float, default=0.8, metavar="S", help="edit strength (SDEdit noise level)")
     _option(group, parser, "--long-seconds", type=float, default=60.0, metavar="SECONDS",
             help="length of the long videos")
     _option(group, parser, "--model", metavar="DIR", help="a model folder (default: the shipped model)")

@@ -45,7 +45,7 @@ Tasks (one per run; every one is the same model and sampler, given different fra
   --loop             a clip whose last frame flows into its first (with --image: starting on it)
   --join A B         a transition from A's last frame to B's first; writes A, the transition, B
   --edit CLIP --strength S   restyle a clip with the prompt (SDEdit): S near 0 keeps the clip,
-                     1 ignores it; the motion stays at moderate strengths (default 0.7)
+                     1 ignores it (default 0.8)
 Inputs of another size are scaled to cover the output size and centre-cropped; the rule applied
 is printed. Without --size the supported size nearest the first input's aspect ratio is used.
 
@@ -125,7 +125,7 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
                             "not the input clips around them")
     tasks.add_argument("--edit", metavar="CLIP", help="restyle this clip with the prompt (SDEdit)")
     tasks.add_argument("--strength", type=float, metavar="S",
-                       help="with --edit: how much is re-imagined, in (0, 1] (default: 0.7)")
+                       help="with --edit: how much is re-imagined, in (0, 1] (default: 0.8)")
 
 
 # ----------------------------------------------------------------------------- run

@@ -237,7 +237,7 @@ def score(case: TaskCase, frames: np.ndarray, stitched: np.ndarray, fps: float) 
 
 
 def evaluate_task(pipe, task: str, cases: Sequence[TaskCase], seeds: Sequence[int] = (0,), *, steps: int | None = None,
-                  guidance: float | None = None, strength: float = 0.7, long_seconds: float = 60.0,
+                  guidance: float | None = None, strength: float = 0.8, long_seconds: float = 60.0,
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every case once per seed (consecutive seeds batched) and return the report (summary + records)."""
     if not cases:
@@ -282,9 +282,11 @@ def summarize(task: str, records: list[dict]) -> dict:
 
     summary: dict = {"outputs": len(records)}
     if task in ("image-to-video", "join"):
-        values = [r.get("psnr", r.get("start_psnr")) for r in records]
+        values = [worst_psnr(r) for r in records]  # None: identical frames (infinite PSNR)
+        finite = [v for v in values if v is not None]
         summary["psnr_rate"] = rate("ok")
-        summary["mean_psnr"] = round(float(np.mean([v if v is not None else 99.0 for v in values])), 2)
+        summary["identical_rate"] = round(1 - len(finite) / len(records), 4)
+        summary["mean_psnr_when_not_identical"] = round(float(np.mean(finite)), 2) if finite else None
         summary["target"] = f"PSNR >= {PSNR_TARGET:g} dB"
     if task == "image-to-video":
         summary["motion_rate"] = rate("motion_ok")
@@ -305,6 +307,12 @@ def summarize(task: str, records: list[dict]) -> dict:
             for i in range(longest)]
         summary["target"] = f"colour found in the last {TAIL_SECONDS:g} s in >= {RATE_TARGET:.0%}"
     return summary
+
+
+def worst_psnr(record: dict) -> float | None:
+    """A record's PSNR (image-to-video) or the lower of its two ends (join); None when every frame matched exactly."""
+    ends = [record[key] for key in ("psnr", "start_psnr", "end_psnr") if record.get(key) is not None]
+    return min(ends) if ends else None
 
 
 def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:

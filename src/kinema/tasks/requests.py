@@ -16,7 +16,7 @@ import numpy as np
 from kinema.tasks import plan as plans
 from kinema.tasks.inputs import fit_frames, nearest_size, read_clip, read_image
 
-DEFAULT_STRENGTH = 0.7  # SDEdit noise level when video= comes without strength=
+DEFAULT_STRENGTH = 0.8  # SDEdit noise level when video= comes without strength=
 TASK_ARGUMENTS = ("image=", "last_image=", "extend=", "loop=True", "join=", "video=")
 # Which task arguments may go together: an image may open an end-on-image clip or a loop.
 COMBINATIONS = {(): "text-to-video", ("image",): "image-to-video", ("last_image",): "image-to-video",
