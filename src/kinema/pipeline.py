@@ -365,7 +365,3 @@ class KinemaPipeline:
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """uint8 frames (N, T, H, W, 3) of latents (N, C, F, h, w), streamed through the VAE in chunks."""
         return self.decode_frames(latents, 1 + (latents.shape[2] - 1) * self.vae.config.temporal_compression)
-
-    def pixel_size(self, latents: torch.Tensor) -> tuple[int, int]:
-        scale = self.vae.config.spatial_compression
-        return latents.shape[3] * scale, latents.shape[4] * scale
