@@ -104,6 +104,13 @@ def test_cli_task_list_matches_the_library() -> None:
     assert TASKS == task_eval.TASKS
 
 
+def test_cli_edit_strength_default_matches_the_pipeline() -> None:
+    from kinema.cli.eval_tasks import DEFAULT_STRENGTH as CLI_DEFAULT
+    from kinema.tasks.requests import DEFAULT_STRENGTH
+
+    assert CLI_DEFAULT == DEFAULT_STRENGTH
+
+
 def test_run_task_eval_writes_its_report(tiny_model_dir, tmp_path, capsys) -> None:
     from kinema.cli.eval_tasks import add_task_options, run_task_eval
 

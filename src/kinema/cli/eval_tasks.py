@@ -15,6 +15,7 @@ from kinema.cli import EXIT_OK, parse_size
 # kinema.evaluation.task_eval.TASKS (a test keeps them equal), here so that --help imports nothing heavy
 TASKS = ("image-to-video", "extend", "loop", "join", "edit", "long")
 DEFAULT_CASES = 50
+DEFAULT_STRENGTH = 0.8  # kinema.tasks.requests.DEFAULT_STRENGTH (a test keeps them equal)
 
 
 def add_task_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,7 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
     _option(group, parser, "--cases", type=int, default=DEFAULT_CASES, metavar="N",
             help="scenes per task (the issue asks for at least 50)")
     _option(group, parser, "--case-seed", type=int, default=0, metavar="S", help="seed that draws the scenes")
-    _option(group, parser, "--strength", type=float, default=0.8, metavar="S", help="edit strength (SDEdit noise level)")
+    _option(group, parser, "--strength", type=float, default=DEFAULT_STRENGTH, metavar="S", help="edit strength (SDEdit noise level)")
     _option(group, parser, "--long-seconds", type=float, default=60.0, metavar="SECONDS",
             help="length of the long videos")
     _option(group, parser, "--model", metavar="DIR", help="a model folder (default: the shipped model)")

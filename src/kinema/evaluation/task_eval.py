@@ -33,6 +33,7 @@ import numpy as np
 
 from kinema.evaluation.checker import check
 from kinema.evaluation.metrics import psnr
+from kinema.tasks.requests import DEFAULT_STRENGTH
 from kinema.world.spec import (
     COLOURS,
     DIRECTIONS,
@@ -237,7 +238,7 @@ def score(case: TaskCase, frames: np.ndarray, stitched: np.ndarray, fps: float) 
 
 
 def evaluate_task(pipe, task: str, cases: Sequence[TaskCase], seeds: Sequence[int] = (0,), *, steps: int | None = None,
-                  guidance: float | None = None, strength: float = 0.8, long_seconds: float = 60.0,
+                  guidance: float | None = None, strength: float = DEFAULT_STRENGTH, long_seconds: float = 60.0,
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every case once per seed (consecutive seeds batched) and return the report (summary + records)."""
     if not cases:
