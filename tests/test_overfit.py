@@ -21,12 +21,13 @@ def load_benchmark():
 @pytest.mark.slow
 @pytest.mark.skipif(not (VAE_DIR / "config.json").is_file(), reason="needs the shipped VAE")
 def test_a_tiny_model_overfits_four_clips() -> None:
-    """Loss falls 10x in 400 steps and samples show the captioned backgrounds.
+    """Loss falls 10x in under a minute and every sample is judged as well as its clip's VAE round trip.
 
-    Objects are not yet reliably right after this budget (see benchmarks/results/overfit.json).
+    The samples are decoded by the same VAE, so its round trip bounds what they can show: two of
+    the four round trips already miss an attribute (a star read as a circle, a triangle as medium).
     """
-    result = load_benchmark().overfit(steps=400)
+    result = load_benchmark().overfit(steps=1500, seed=0)
     assert result["loss_drop"] >= 10, result
     assert all(result["renders_all_ok"])  # the scenes themselves are judged right
-    for wrong in result["wrong"]:
-        assert not [v for v in wrong if v["attribute"] == "background"], wrong
+    assert all(result["samples_match_vae"]), result
+    assert sum(result["samples_all_ok"]) >= 2, result
