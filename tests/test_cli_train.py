@@ -15,8 +15,8 @@ from kinema.cli import build_parser, main
 
 
 def tiny_args(vae: Path) -> list[str]:
-    """A 2-step tiny-test run: a checkpoint after each step, no preview."""
-    return ["--transformer", "tiny-test", "--vae", str(vae), "--buckets", "5x16x16:2", "--steps", "2",
+    """A 2-step tiny-test run: a checkpoint after each step, no preview, times shifted as for the shipped model."""
+    return ["--transformer", "tiny-test", "--vae", str(vae), "--buckets", "5x16x16:2", "--steps", "2", "--timestep-shift", "3",
             "--checkpoint-every", "1", "--log-every", "1", "--preview-every", "1000", "--threads", "1", "--quiet"]
 
 
@@ -113,7 +113,7 @@ def test_library_errors_name_flags_not_fields() -> None:
 
 
 def test_export_writes_a_model_folder_that_generates(run: tuple[Path, str], tmp_path: Path, tiny_vae_folder: Path, capsys) -> None:
-    """`--export DIR` on a finished run ships its EMA weights; `kinema generate --model DIR` uses them."""
+    """`--export DIR` on a finished run ships its EMA weights and training shift; `kinema generate --model DIR` uses them."""
     import shutil
 
     run_dir = tmp_path / "run"
@@ -124,6 +124,7 @@ def test_export_writes_a_model_folder_that_generates(run: tuple[Path, str], tmp_
     assert (model / "transformer" / "model.safetensors").is_file() and (model / "vae" / "config.json").is_file()
     config = json.loads((model / "config.json").read_text())
     assert config["sizes"] == [[16, 16]] and config["frame_counts"] == [5]
+    assert config["timestep_shift"] == 3.0  # it samples with the shift it was trained with
     code = main(["generate", "a red ball", "--model", str(model), "--size", "16x16", "--frames", "5",
                  "-o", str(tmp_path / "out.mp4"), "--steps", "2", "--seed", "1", "--quiet"])
     assert code == 0, capsys.readouterr().err

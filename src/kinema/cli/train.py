@@ -51,7 +51,9 @@ FIELD_HELP: dict[str, str] = {
     "masks": "frame-conditioning mix KIND:WEIGHT,... over none (text-to-video), first (image-to-video), "
     "first_k (extend forward), last_k (extend backward) and both (joins, loops): which latent frames "
     "a sample is given clean",
-    "timestep_shift": "shift the logit-normal training times towards pure noise (1 = none; more for larger inputs)",
+    "timestep_shift": "shift the logit-normal training times towards pure noise (1 = none); the exported model "
+    "samples with the same shift. 3 keeps a clean-latent (x0) model from spending its steps on nearly clean "
+    "inputs, where the velocity loss weighs its error by 1/t^2",
     "seed": "seed of the initial weights and of every step's clips, noise, times, masks and dropout "
     "(step k is always the same batch)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",

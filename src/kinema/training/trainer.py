@@ -50,7 +50,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     caption_dropout: float = 0.1
     masks: str = "none:0.5,first:0.2,first_k:0.1,last_k:0.1,both:0.1"
-    timestep_shift: float = 1.0
+    timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -302,8 +302,9 @@ def preview(ema, vae, text_encoder, path: Path, steps: int, buckets) -> dict:
 def export_pipeline(run_dir: str | Path, folder: str | Path) -> Path:
     """Ship the newest checkpoint's EMA weights as a model folder for KinemaPipeline.from_pretrained.
 
-    The sizes and frame counts the model supports are those it was trained on (its buckets). A
-    shipped VAE is referenced by name; any other VAE folder is copied into the model folder.
+    The sizes and frame counts the model supports are those it was trained on (its buckets), and it
+    samples with the timestep shift it was trained with. A shipped VAE is referenced by name; any
+    other VAE folder is copied into the model folder.
     """
     from kinema.config import TransformerConfig
     from kinema.models.transformer import DiffusionTransformer
@@ -328,5 +329,6 @@ def export_pipeline(run_dir: str | Path, folder: str | Path) -> Path:
         text_encoder=config.text_encoder,
         sizes=tuple(sorted({(b.height, b.width) for b in buckets})),
         frame_counts=tuple(sorted({b.frames for b in buckets})),
+        timestep_shift=config.timestep_shift,
     )
     return KinemaPipeline(model, vae, encoder, pipeline_config).save_pretrained(folder, ship_vae=not shipped_vae)
