@@ -1,7 +1,7 @@
 """Can the training machinery memorise a handful of world clips? A tiny transformer, the shipped VAE, under a minute.
 
 Encodes four captioned world clips once, trains a small diffusion transformer on them with the
-same loss, masks, timesteps and learning-rate schedule as `kinema train`, then samples each
+same loss, timesteps and learning-rate schedule as `kinema train` (no frames given), then samples each
 caption through the pipeline and judges the samples with the analytic checker. Writes
 benchmarks/results/overfit.json.
 
@@ -12,8 +12,8 @@ attribute its round trip passes (`samples_match_vae`).
 Training times are shifted towards pure noise (SD3's shift, 3 here as for `kinema train
 --timestep-shift 3`): the clean-latent prediction is scored as a velocity, which weighs an error
 at time t by 1/t^2, so without the shift the steps go to nearly clean inputs and the noisy
-times, where the caption decides the layout, stay unlearnt (measured: x0 error 0.92 at t = 0.95
-after 1,500 steps unshifted, 0.01 shifted; samples then matched no round trip).
+times, where the caption decides the layout, stay unlearnt (measured after 1,500 steps: x0 error
+0.92 at t = 0.95 unshifted, when no sample matched its round trip; 0.01 shifted).
 
     python benchmarks/overfit.py [--steps 1500] [--seeds 0,1,2]
 """
