@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from kinema.config import TransformerConfig
-from kinema.data.world_stream import to_model_range
+from kinema.data.world_stream import to_model_range, to_pixels
 from kinema.evaluation.checker import check
 from kinema.models.text import load_text_encoder
 from kinema.models.transformer import DiffusionTransformer
@@ -38,7 +38,6 @@ from kinema.pipeline import KinemaPipeline, PipelineConfig
 from kinema.pretrained import VAE_DIR
 from kinema.training.run import learning_rate
 from kinema.training.trainer import TrainConfig, flow_training_loss, step_generator, step_noise
-from kinema.training.vae_trainer import to_pixels
 from kinema.world.captions import canonical_caption
 from kinema.world.render import render
 from kinema.world.spec import ObjectSpec, SceneSpec
