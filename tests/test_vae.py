@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from kinema.config import VAE_PRESETS, VAEConfig
-from kinema.models.vae import VideoVAE, load_vae, save_vae
+from kinema.models.vae import VideoVAE, grow_decoder, load_vae, save_vae
 from kinema.training.vae_trainer import VAETrainConfig, export_vae, reconstruction_loss, train_vae
 
 TINY = VAE_PRESETS["tiny-test"]
@@ -194,6 +194,31 @@ def test_decoder_only_training_keeps_the_latent_space(tmp_path) -> None:
     for name, weight in base.encoder.state_dict().items():
         assert torch.equal(tuned.encoder.state_dict()[name], weight), name
     assert any(not torch.equal(tuned.decoder.state_dict()[name], weight) for name, weight in base.decoder.state_dict().items())
+
+
+@torch.no_grad()
+def test_a_grown_decoder_decodes_exactly_as_before(vae: VideoVAE) -> None:
+    grown = grow_decoder(vae, 3).eval()
+    assert grown.config.decoder_blocks == 3 and grown.config.blocks_per_level == TINY.blocks_per_level
+    assert all(len(blocks) == len(old) + 2 for blocks, old in zip(grown.decoder.levels, vae.decoder.levels))
+    latents = vae.encode(video(9))
+    assert torch.equal(grown.encode(video(9)), latents)
+    torch.testing.assert_close(grown.decode(latents), vae.decode(latents), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="only grow"):
+        grow_decoder(grown, 2)
+
+
+def test_growing_the_decoder_in_training_ships_the_bigger_decoder(tmp_path) -> None:
+    train_vae(dataclasses.replace(TRAIN, steps=2), tmp_path / "base", progress=False)
+    base = export_vae(tmp_path / "base", tmp_path / "base-model", stats_batches=2)
+    growing = dataclasses.replace(TRAIN, steps=3, freeze_encoder=True, decoder_blocks=2)
+    with pytest.raises(ValueError, match="--init"):
+        train_vae(growing, tmp_path / "no-init", progress=False)
+    train_vae(growing, tmp_path / "grown", init=base, progress=False)
+    train_vae(growing, tmp_path / "grown", progress=False)  # a resume needs no --init: the run holds the grown weights
+    grown = load_vae(export_vae(tmp_path / "grown", tmp_path / "grown-model", stats_batches=2))
+    assert grown.config.decoder_blocks == 2
+    assert grown.config.latent_mean == load_vae(base).config.latent_mean
 
 
 def test_the_temporal_term_penalises_flicker_that_pixels_alone_barely_see() -> None:

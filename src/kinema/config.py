@@ -26,6 +26,9 @@ class VAEConfig:
     # How many levels halve H and W (the first ones, never the last); None: every level but the last.
     spatial_downsamples: int | None = None
     blocks_per_level: int = 1
+    # Residual blocks per decoder level; None: blocks_per_level. A decoder can grow after training
+    # (kinema.models.vae.grow_decoder) while the encoder, so the latent space, stays as it is.
+    decoder_blocks_per_level: int | None = None
     # The finest levels convolve in space only (time is mixed where frames merge and at coarser
     # levels): measured 1.8x cheaper, and most of the cost sits there.
     spatial_only_levels: int = 1
@@ -41,6 +44,8 @@ class VAEConfig:
             raise ValueError("temporal_compression needs at least log2(it) levels in channels")
         if self.spatial_downsamples is not None and not 0 <= self.spatial_downsamples < len(self.channels):
             raise ValueError(f"spatial_downsamples must be in [0, {len(self.channels) - 1}] (levels minus one); got {self.spatial_downsamples}")
+        if self.decoder_blocks_per_level is not None and self.decoder_blocks_per_level < 1:
+            raise ValueError(f"decoder_blocks_per_level must be 1 or more (or None); got {self.decoder_blocks_per_level}")
         for name in ("latent_mean", "latent_std"):
             values = getattr(self, name)
             if values and len(values) != self.latent_channels:
@@ -49,6 +54,10 @@ class VAEConfig:
     @property
     def spatial_downsample_levels(self) -> int:
         return len(self.channels) - 1 if self.spatial_downsamples is None else self.spatial_downsamples
+
+    @property
+    def decoder_blocks(self) -> int:
+        return self.blocks_per_level if self.decoder_blocks_per_level is None else self.decoder_blocks_per_level
 
     @property
     def spatial_compression(self) -> int:

@@ -42,6 +42,8 @@ FIELD_HELP: dict[str, str] = {
     "grad_clip": "clip the gradient norm to this",
     "freeze_encoder": "train only the decoder (with --init): the latent space stays as it is, so a transformer "
     "trained on the initial VAE still works with the result",
+    "decoder_blocks": "with --init: grow the decoder to N residual blocks per level (the new blocks start as the "
+    "identity, so training starts from the initial VAE's quality); with --freeze-encoder the latent space stays as it is",
     "seed": "seed of the initial weights and of the data stream (batch k is always the same clips)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",
     "keep_checkpoints": "keep only the newest N checkpoints",

@@ -11,6 +11,7 @@ every convolution between chunks, which makes chunked encoding and decoding equa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -197,7 +198,7 @@ class Decoder(nn.Module):
             blocks: list[nn.Module] = []
             if space or time:
                 blocks.append(Upsample(wider, widths[level], space, time))
-            blocks += [ResBlock(widths[level], widths[level], time_kernel(config, level)) for _ in range(config.blocks_per_level)]
+            blocks += [ResBlock(widths[level], widths[level], time_kernel(config, level)) for _ in range(config.decoder_blocks)]
             self.levels.append(nn.ModuleList(blocks))
         self.norm_out = ChannelRMSNorm(widths[0])
         self.conv_out = CausalConv3d(widths[0], 3 * self.patch**2, time_kernel=time_kernel(config, 0))
@@ -309,6 +310,27 @@ class VideoVAE(nn.Module):
         yield module(x[:, :, :first], cache)
         for start in range(first, x.shape[2], chunk * step):
             yield module(x[:, :, start : start + chunk * step], cache)
+
+
+def grow_decoder(vae: VideoVAE, blocks_per_level: int) -> VideoVAE:
+    """A copy of `vae` whose decoder has `blocks_per_level` residual blocks per level, decoding exactly as before.
+
+    The new blocks go after the old ones in each level with their last convolution zeroed, so each
+    starts as the identity; training then sharpens the decoder while the encoder, the latent space
+    and any transformer trained in it stay valid.
+    """
+    current = vae.config.decoder_blocks
+    if blocks_per_level < current:
+        raise ValueError(f"the decoder already has {current} blocks per level; it can only grow (asked for {blocks_per_level})")
+    grown = VideoVAE(dataclasses.replace(vae.config, decoder_blocks_per_level=blocks_per_level))
+    missing, unexpected = grown.load_state_dict(vae.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("decoder.levels.") for key in missing):
+        raise ValueError(f"cannot grow this decoder: weights {(unexpected or missing)[:3]} do not match the grown one")
+    for blocks in grown.decoder.levels:
+        for block in blocks[len(blocks) - (blocks_per_level - current):]:
+            nn.init.zeros_(block.conv2.conv.weight)
+            nn.init.zeros_(block.conv2.conv.bias)
+    return grown.train(vae.training)
 
 
 def load_vae(folder) -> VideoVAE:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from kinema.config import VAE_PRESETS, VAEConfig, config_from_dict
 from kinema.data.world_stream import parse_buckets, to_model_range, to_pixels, world_batch
 from kinema.evaluation.metrics import psnr
-from kinema.models.vae import VideoVAE, load_vae, save_vae
+from kinema.models.vae import VideoVAE, grow_decoder, load_vae, save_vae
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
 from kinema.training.run import RunLogger, check_run_dir, check_schedule, learning_rate
 
@@ -41,6 +41,7 @@ class VAETrainConfig:
     temporal_weight: float = 0.0
     grad_clip: float = 1.0
     freeze_encoder: bool = False
+    decoder_blocks: int = 0  # > 0: grow the --init model's decoder to this many blocks per level
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -51,6 +52,8 @@ class VAETrainConfig:
         if self.preset not in VAE_PRESETS:
             raise ValueError(f"preset must be one of {sorted(VAE_PRESETS)}; got {self.preset!r}")
         check_schedule(self, ("checkpoint_every", "keep_checkpoints", "preview_every", "log_every"))
+        if self.decoder_blocks < 0:
+            raise ValueError(f"decoder_blocks must be 0 (keep the decoder) or the number of blocks per level; got {self.decoder_blocks}")
         parse_buckets(self.buckets)
 
 
@@ -76,15 +79,20 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
     run_dir = Path(run_dir)
     check_run_dir(config, run_dir)
     torch.manual_seed(config.seed)
+    checkpoint = latest_checkpoint(run_dir / "checkpoints")
+    if init is None and checkpoint is None:
+        for flag, value in (("freeze_encoder", config.freeze_encoder), ("decoder_blocks", config.decoder_blocks)):
+            if value:  # both change a trained VAE: the latent space must already mean something
+                raise ValueError(f"--{flag.replace('_', '-')} works on a trained VAE, so it needs one to start from: "
+                                 "pass --init MODEL_DIR (init= in Python)")
     vae = load_vae(init).train() if init else VideoVAE(VAE_PRESETS[config.preset])
+    if config.decoder_blocks:
+        vae = grow_decoder(vae, config.decoder_blocks)
     if config.freeze_encoder:  # decoder-only: the latent space, and any transformer trained in it, stay valid
         vae.encoder.requires_grad_(False)
     trained = [parameter for parameter in vae.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
     start = 0
-    checkpoint = latest_checkpoint(run_dir / "checkpoints")
-    if config.freeze_encoder and init is None and checkpoint is None:
-        raise ValueError("freeze_encoder trains only the decoder, so it needs a trained VAE to start from: pass --init MODEL_DIR")
     if checkpoint is not None:
         meta, _ = load_checkpoint(checkpoint, vae, optimizer)
         start = meta["step"]  # steps done
