@@ -76,7 +76,7 @@ def overfit(steps: int = 1500, lr: float = 2e-3, seed: int = 0, vae_dir: str | P
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(schedule, step)
-        noise, t = step_noise(latents, step_generator(seed, step), SHIFT)
+        noise, t = step_noise(latents.shape, step_generator(seed, step), SHIFT)
         loss = flow_training_loss(model, latents, noise, t, text, none_given)
         optimizer.zero_grad()
         loss.backward()

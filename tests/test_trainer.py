@@ -100,3 +100,41 @@ def test_a_new_run_can_start_from_a_model_folder(config, tmp_path) -> None:
     assert fresh["loss"] != pytest.approx(losses(tmp_path / "further")[-1], rel=1e-3)  # a fresh start would differ
     with pytest.raises(ValueError, match="not the 'world-s' preset"):
         train(dataclasses.replace(further, transformer="world-s"), tmp_path / "mismatch", progress=False, init=exported)
+
+
+class ConstantPrediction(torch.nn.Module):
+    """A stand-in network for the loss arithmetic: it predicts a fixed clean sample whatever it is fed."""
+
+    def __init__(self, sample: torch.Tensor) -> None:
+        super().__init__()
+        self.sample = sample
+        self.config = type("Config", (), {"prediction": "sample"})()
+
+    def forward(self, x_t, t, states, mask, pooled, given):
+        return self.sample
+
+
+def test_the_motion_term_counts_only_errors_that_change_between_generated_frames() -> None:
+    from kinema.training.trainer import flow_training_loss
+
+    latents = torch.zeros(1, 2, 4, 3, 3)
+    noise = torch.randn(latents.shape, generator=torch.Generator().manual_seed(0))
+    t, text = torch.tensor([0.5]), type("Text", (), {"states": None, "mask": None, "pooled": None})()
+    none_given = torch.zeros(1, 4, dtype=torch.bool)
+    steady = ConstantPrediction(torch.ones(1, 2, 4, 3, 3))  # the same error in every frame: no motion error
+    plain = flow_training_loss(steady, latents, noise, t, text, none_given)
+    assert flow_training_loss(steady, latents, noise, t, text, none_given, motion_weight=5.0) == pytest.approx(float(plain))
+
+    moving = torch.ones(1, 2, 4, 3, 3)
+    moving[:, :, 3] = 3.0  # the last frame's prediction is off by a further 2 (a velocity error of 2 / t = 4)
+    plain = flow_training_loss(ConstantPrediction(moving), latents, noise, t, text, none_given)
+    with_motion = flow_training_loss(ConstantPrediction(moving), latents, noise, t, text, none_given, motion_weight=1.0)
+    assert float(with_motion - plain) == pytest.approx(16.0 / 3)  # one of three neighbouring pairs changes by 4
+    last_given = torch.tensor([[False, False, False, True]])  # a given frame's pairs are not counted
+    assert flow_training_loss(ConstantPrediction(moving), latents, noise, t, text, last_given, motion_weight=1.0) == pytest.approx(
+        float(flow_training_loss(ConstantPrediction(moving), latents, noise, t, text, last_given)))
+
+
+def test_a_negative_motion_weight_is_refused() -> None:
+    with pytest.raises(ValueError, match="motion_weight must be 0 or more"):
+        TrainConfig(motion_weight=-1.0)

@@ -54,6 +54,8 @@ FIELD_HELP: dict[str, str] = {
     "timestep_shift": "shift the logit-normal training times towards pure noise (1 = none); the exported model "
     "samples with the same shift. 3 keeps a clean-latent (x0) model from spending its steps on nearly clean "
     "inputs, where the velocity loss weighs its error by 1/t^2",
+    "motion_weight": "add this weight times the error in frame-to-frame changes to the flow loss (0 = off): "
+    "the plain loss is dominated by what every frame shares, this term counts only the motion",
     "seed": "seed of the initial weights and of every step's clips, noise, times, masks and dropout "
     "(step k is always the same batch)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",

@@ -51,6 +51,7 @@ class TrainConfig:
     caption_dropout: float = 0.1
     masks: str = "none:0.5,first:0.2,first_k:0.1,last_k:0.1,both:0.1"
     timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
+    motion_weight: float = 0.0  # weight of the error in frame-to-frame changes, next to the plain flow loss
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -65,6 +66,8 @@ class TrainConfig:
         check_schedule(self, ("checkpoint_every", "keep_checkpoints", "log_every", "preview_every", "preview_steps"))
         if not 0.0 <= self.caption_dropout < 1.0 or not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("caption_dropout and ema_decay must be in [0, 1)")
+        if not self.motion_weight >= 0.0:
+            raise ValueError(f"motion_weight must be 0 or more; got {self.motion_weight}")
         parse_buckets(self.buckets)
         parse_mask_mix(self.masks)
 
@@ -142,12 +145,16 @@ def caption_drops(count: int, generator: torch.Generator, dropout: float) -> tor
 
 
 @torch.no_grad()
-def encode_batch(vae, text_encoder, clips, captions: list[str], generator: torch.Generator, dropout: float):
-    """Latents of the clips and text states of the captions, some captions dropped to "" for guidance."""
-    latents = vae.encode(to_model_range(clips))
-    dropped = caption_drops(len(captions), generator, dropout)
-    texts = ["" if drop else text for text, drop in zip(captions, dropped.tolist())]
-    return latents, text_encoder.encode(texts)
+def encode_batch(vae, text_encoder, clips, captions: list[str], generator: torch.Generator, dropout: float,
+                 share: slice = slice(None)):
+    """Latents and text states of this process's share of a batch, some captions dropped to "" for guidance.
+
+    The dropout is drawn for the whole global batch, so every process makes the same draws; each
+    encodes only its own rows (the VAE is most of a step's data cost).
+    """
+    dropped = caption_drops(len(captions), generator, dropout)[share].tolist()
+    latents = vae.encode(to_model_range(clips[share]))
+    return latents, text_encoder.encode(["" if drop else text for text, drop in zip(captions[share], dropped)])
 
 
 def cached_batch(cache, step: int, generator: torch.Generator, dropout: float):
@@ -160,8 +167,13 @@ def cached_batch(cache, step: int, generator: torch.Generator, dropout: float):
     return latents, type(text)(both.states[rows, :length], both.mask[rows, :length], both.pooled[rows])
 
 
-def flow_training_loss(model, latents, noise, t, text, given) -> torch.Tensor:
-    """Mean over samples of each sample's velocity MSE on its frames that are not given."""
+def flow_training_loss(model, latents, noise, t, text, given, motion_weight: float = 0.0) -> torch.Tensor:
+    """Mean over samples of each sample's velocity MSE on its frames that are not given.
+
+    With `motion_weight`, plus that weight times the MSE of the error's change from one generated
+    latent frame to the next. The plain MSE is dominated by what stays the same in every frame
+    (background, the object's look); this term counts only what changes, i.e. the motion.
+    """
     from kinema.flow.paths import interpolate, velocity_from_sample, velocity_target
 
     keep = given[:, None, :, None, None]  # (B, 1, F, 1, 1)
@@ -169,22 +181,37 @@ def flow_training_loss(model, latents, noise, t, text, given) -> torch.Tensor:
     prediction = model(x_t, t, text.states, text.mask, text.pooled, given)
     core = model.module if hasattr(model, "module") else model
     velocity = velocity_from_sample(x_t, prediction, t) if core.config.prediction == "sample" else prediction
-    error = (velocity - velocity_target(latents, noise)).pow(2) * (~keep)
-    generated = (~keep).sum(dim=(1, 2, 3, 4)) * latents.shape[1] * latents.shape[3] * latents.shape[4]
-    return (error.sum(dim=(1, 2, 3, 4)) / generated.clamp_min(1)).mean()
+    error = (velocity - velocity_target(latents, noise)) * (~keep)
+    loss = masked_mean(error.pow(2), ~keep)
+    if motion_weight > 0 and latents.shape[2] > 1:
+        both = ~keep[:, :, 1:] & ~keep[:, :, :-1]  # pairs of neighbouring generated frames
+        change = (error[:, :, 1:] - error[:, :, :-1]) * both
+        loss = loss + motion_weight * masked_mean(change.pow(2), both)
+    return loss
 
 
-def step_noise(latents: torch.Tensor, generator: torch.Generator, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noise and timesteps for the whole global batch (each process then takes its slice)."""
+def masked_mean(values: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """Mean over samples of each sample's mean of `values` (B, C, F, H, W) on the frames marked in `frames` (B, 1, F, 1, 1)."""
+    count = frames.sum(dim=(1, 2, 3, 4)) * values.shape[1] * values.shape[3] * values.shape[4]
+    return (values.sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
+
+
+def step_noise(shape: tuple[int, ...], generator: torch.Generator, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise and timesteps for the whole global batch of latents of `shape` (each process then takes its slice)."""
     from kinema.flow.paths import sample_timesteps
 
-    noise = torch.randn(latents.shape, generator=generator)
-    return noise, sample_timesteps(latents.shape[0], generator=generator, shift=shift)
+    noise = torch.randn(shape, generator=generator)
+    return noise, sample_timesteps(shape[0], generator=generator, shift=shift)
 
 
 def text_slice(text, share: slice):
     """This process's rows of a batch of text states."""
     return type(text)(states=text.states[share], mask=text.mask[share], pooled=text.pooled[share])
+
+
+def process_share(batch: int, rank: int, world: int) -> slice:
+    """This process's rows of a global batch (an even split; buckets are checked to divide)."""
+    return slice(rank * batch // world, (rank + 1) * batch // world)
 
 
 @torch.no_grad()
@@ -226,15 +253,18 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True, init:
         generator = step_generator(config.seed, step)
         if cache is None:
             clips, captions = source.batch(step, buckets)
-            latents, text = encode_batch(vae, text_encoder, clips, captions, generator, config.caption_dropout)
+            batch, share = len(captions), process_share(len(captions), rank, world)
+            latents, text = encode_batch(vae, text_encoder, clips, captions, generator, config.caption_dropout, share)
         else:
             latents, text = cached_batch(cache, step, generator, config.caption_dropout)
-        given = sample_given_masks(latents.shape[0], latents.shape[2], mask_mix, generator)
-        noise, t = step_noise(latents, generator, config.timestep_shift)
-        share = slice(rank * latents.shape[0] // world, (rank + 1) * latents.shape[0] // world)
+            batch, share = latents.shape[0], process_share(latents.shape[0], rank, world)
+            latents, text = latents[share], text_slice(text, share)
+        global_shape = (batch, *latents.shape[1:])
+        given = sample_given_masks(batch, latents.shape[2], mask_mix, generator)[share]
+        noise, t = step_noise(global_shape, generator, config.timestep_shift)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
-        loss = flow_training_loss(trained, latents[share], noise[share], t[share], text_slice(text, share), given[share])
+        loss = flow_training_loss(trained, latents, noise[share], t[share], text, given, config.motion_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
