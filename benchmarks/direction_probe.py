@@ -35,6 +35,7 @@ RESULTS = Path(__file__).parent / "results"
 COLOURS = ("red", "blue", "green", "yellow")
 SHAPES = ("ball", "square")
 DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}  # image y grows downwards
+OPPOSITES = (("left", "right", 0), ("up", "down", 1))  # (minus, plus, axis)
 
 
 def displacement(frames: np.ndarray, colour: str) -> tuple[float, float] | None:
@@ -71,8 +72,7 @@ def probe(pipe: KinemaPipeline, seeds: int) -> dict:
             if len(along) > 1:
                 spreads.append(float(np.std(along)))
         for seed in range(seeds):
-            pairs = (("left", "right", 0), ("up", "down", 1))
-            for minus, plus, axis in pairs:
+            for minus, plus, axis in OPPOSITES:
                 a, b = group[minus][seed], group[plus][seed]
                 if a is not None and b is not None:
                     effects.append((b[axis] - a[axis]) / 2)
