@@ -80,6 +80,17 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("Two shapes: a red ball and a blue box", scene(obj("circle", "red"), obj("square", "blue"))),
     ("a ball jumping up and down near a pillar", scene(obj("circle", motion="bounce"), occluder=True)),
     ("a purple star with a red ball behind it", scene(obj("star", "purple"), obj("circle", "red"))),
+    ("two balls, one red and one blue", scene(obj("circle", "red"), obj("circle", "blue"))),
+    ("three small circles, one red one green one blue, bouncing",
+     scene(obj("circle", "red", "small", "bounce"), obj("circle", "green", "small", "bounce"),
+           obj("circle", "blue", "small", "bounce"))),
+    ("two balls: one red moving left, one blue moving right",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
+    ("two shapes, one red ball and one blue star", scene(obj("circle", "red"), obj("star", "blue"))),
+    ("two red balls, one big and one small", scene(obj("circle", "red", "large"), obj("circle", "red", "small"))),
+    ("two red balls and one blue square", scene(obj("circle", "red"), obj("circle", "red"), obj("square", "blue"))),
+    ("a green ball zooming left", scene(obj("circle", "green", motion="left", speed="fast"))),
+    ("a snail-slow star crawling up", scene(obj("star", motion="up", speed="slow"), unknown=("snail",))),
 ]  # fmt: skip
 
 

@@ -5,8 +5,9 @@ fills in what they leave open. The reader is a small left-to-right pass over wor
 phrases: colour and size adjectives wait for the next shape noun, motion and speed attach to the
 nearest object before them (or the next one if none precedes), and camera, weather and
 background phrases are scene-level, so "moving up while the camera pans left" moves the object
-up and the camera left. Words it cannot place are reported, so a user sees what the world model
-cannot do ("not understood: dragon, flying").
+up and the camera left. A plural noun followed by "one ..." phrases is split into its members
+("two balls, one red moving left and one blue moving right"). Words it cannot place are
+reported, so a user sees what the world model cannot do ("not understood: dragon, flying").
 """
 
 from __future__ import annotations
@@ -96,9 +97,12 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "fast": ("fast", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
-             "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace"),
+             "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace",
+             "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
+             "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting"),
     "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
-             "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace"),
+             "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
+             "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching"),
 }  # fmt: skip
 MOVE_VERBS: tuple[str, ...] = (
     "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
@@ -269,6 +273,10 @@ class _Reader:
         self.weather_tail = 0  # 1 after a weather word, 2 after a swallowed "falling"
         self.postposed: _Group | None = None  # "something red": adjectives after the noun
         self.distribute = False  # after "all"/"both": motion goes to every object so far
+        # "two balls, one red and one blue": a plural group split into members, each "one ..." describing the next.
+        self.members: list[_Group] = []
+        self.member: _Group | None = None  # the member now being described
+        self.described = 0  # members described so far
         self.previous_kind = ""
 
     def feed(self, text: str, word: _Word | None, following: _Word | None) -> None:
@@ -317,13 +325,18 @@ class _Reader:
             self.pending.saw_unknown = True
 
     def _on_boundary(self, text: str, word: _Word | None, following: _Word | None) -> None:
-        self.postposed, self.distribute = None, False
+        self.postposed, self.distribute, self.member = None, False, None
 
     def _on_verb(self, text: str, word: _Word | None, following: _Word | None) -> None:
         pass  # "moving", "slides": the direction or motion word that follows carries the meaning
 
     def _on_count(self, text: str, word: _Word, following: _Word | None) -> None:
         self.postposed = None
+        if text == "one" and following is not None and following.kind in ("colour", "size", "shape_adj"):
+            member = self._next_member()
+            if member is not None:
+                self.member = member
+                return
         self.pending.count = max(self.pending.count or 0, int(word.value))  # type: ignore[arg-type]
 
     def _on_colour(self, text: str, word: _Word, following: _Word | None) -> None:
@@ -333,7 +346,9 @@ class _Reader:
             self.unknown.append(text)  # the world has no coloured plain backgrounds
             return
         target = self._adjective_target()
-        if word.value not in target.colours:
+        if target is self.member:
+            target.colours = [str(word.value)]  # "two red balls, one blue ...": the member's own colour wins
+        elif word.value not in target.colours:
             target.colours.append(str(word.value))
 
     def _on_size(self, text: str, word: _Word, following: _Word | None) -> None:
@@ -342,15 +357,48 @@ class _Reader:
         self._adjective_target().size = str(word.value)
 
     def _on_shape_adj(self, text: str, word: _Word, following: _Word | None) -> None:
-        self.pending.shape = str(word.value)
+        self._adjective_target().shape = str(word.value)
+
+    def _next_member(self) -> _Group | None:
+        """The next undescribed member of the plural group before this "one", splitting it on first use.
+
+        Only a "one" right after a comma or colon starts the split ("two balls, one red ..."), so
+        "two red balls and one blue square" stays three objects.
+        """
+        if self.pending.count is not None or self.pending.has_attributes() or not self.groups:
+            return None
+        if self.members and self.groups[-1] is self.members[-1]:
+            continuing = self.member is not None or self.previous_kind == "boundary"
+            if not continuing or self.described == len(self.members):
+                return None
+            self.described += 1
+            return self.members[self.described - 1]
+        plural = self.groups[-1]
+        size = plural.count or (2 if plural.plural else 1)
+        if self.previous_kind != "boundary" or size < 2 or len(plural.colours) > 1:
+            return None
+        self.groups.pop()
+        self.members = [
+            _Group(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
+                   generic=plural.generic)
+            for _ in range(size)
+        ]
+        self.groups.extend(self.members)
+        self.described = 1
+        return self.members[0]
 
     def _adjective_target(self) -> _Group:
         """'something red' gives the adjective to the noun before it; otherwise it waits for the next noun."""
+        if self._describing_member():
+            return self.member  # type: ignore[return-value]
         if self.postposed is not None and self.pending.count is None and not self.pending.has_attributes():
             return self.postposed
         return self.pending
 
     def _on_shape(self, text: str, word: _Word, following: _Word | None) -> None:
+        if self._describing_member():
+            self.member.shape = str(word.value)  # type: ignore[union-attr]  # "..., one red ball and one blue ball"
+            return
         if text == "circles" and self.previous_kind in ("shape", "generic") and not self.pending.has_attributes():
             for target in self._motion_targets(word):
                 target.motion = "circle"  # "the ball circles": a verb, not a second noun
@@ -358,6 +406,8 @@ class _Reader:
         self._close_pending(str(word.value), word.plural, generic=False)
 
     def _on_generic(self, text: str, word: _Word, following: _Word | None) -> None:
+        if self._describing_member():
+            return  # "two shapes, one red one and ..."
         self._close_pending(self.pending.shape, word.plural, generic=True)
 
     def _on_something(self, text: str, word: _Word, following: _Word | None) -> None:
@@ -371,6 +421,11 @@ class _Reader:
         self.groups.append(group)
         self.pending = _Group()
         self.postposed, self.distribute = None, False
+        self.members, self.member = [], None
+
+    def _describing_member(self) -> bool:
+        """True while words describe a member ("one red ...") rather than start a new object."""
+        return self.member is not None and self.pending.count is None and not self.pending.has_attributes()
 
     def _motion_targets(self, word: _Word) -> list[_Group]:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
@@ -383,6 +438,10 @@ class _Reader:
             return [pending]
         if not self.groups:
             return [pending]
+        if self._describing_member():
+            return [self.member]  # type: ignore[list-item]
+        if self.members and self.groups[-1] is self.members[-1]:
+            return list(self.members)  # "two balls, one red and one blue, bouncing": every member
         return list(self.groups) if self.distribute else [self.groups[-1]]
 
     def _on_motion(self, text: str, word: _Word, following: _Word | None) -> None:
