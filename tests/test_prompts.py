@@ -89,6 +89,10 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("two shapes, one red ball and one blue star", scene(obj("circle", "red"), obj("star", "blue"))),
     ("two red balls, one big and one small", scene(obj("circle", "red", "large"), obj("circle", "red", "small"))),
     ("two red balls and one blue square", scene(obj("circle", "red"), obj("circle", "red"), obj("square", "blue"))),
+    ("a red ball moving clockwise", scene(obj("circle", "red", motion="circle"))),
+    ("a star spinning anticlockwise", scene(obj("star", motion="spin"))),
+    ("a blue ball coming towards the camera", scene(obj("circle", "blue", motion="grow"))),
+    ("a ball moving away from the camera", scene(obj("circle", motion="shrink"))),
     ("a green ball zooming left", scene(obj("circle", "green", motion="left", speed="fast"))),
     ("a snail-slow star crawling up", scene(obj("star", motion="up", speed="slow"), unknown=("snail",))),
 ]  # fmt: skip

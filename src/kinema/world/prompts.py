@@ -79,6 +79,10 @@ DIRECTION_VERBS: dict[tuple[int, int], tuple[str, ...]] = {
              "descend", "descends", "descending", "pour", "pours", "pouring"),
     (0, -1): ("rise", "rises", "rising", "climb", "climbs", "climbing", "ascend", "ascends", "ascending"),
 }  # fmt: skip
+# Senses of turning: a path round a circle, unless the object already spins in place ("spinning clockwise").
+ROTATION_SENSES: tuple[str, ...] = (
+    "clockwise", "counterclockwise", "anticlockwise", "counter clockwise", "anti clockwise",
+)  # fmt: skip
 MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "still": ("still", "stationary", "motionless", "static", "resting", "rests", "unmoving", "immobile",
               "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
@@ -86,11 +90,14 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
                "up and down"),
     "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
                "looping", "in a circle", "in circles", "in a loop", "going round", "going around", "goes round",
-               "goes around", "round and round"),
+               "goes around", "round and round", *ROTATION_SENSES),
     "grow": ("grow", "grows", "growing", "expand", "expands", "expanding", "inflate", "inflates", "inflating",
-             "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger"),
+             "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger",
+             "towards the camera", "toward the camera", "towards the viewer", "toward the viewer", "approaching",
+             "approaches", "closer"),
     "shrink": ("shrink", "shrinks", "shrinking", "contract", "contracts", "contracting", "deflate", "deflates",
-               "deflating", "dwindle", "dwindles", "dwindling", "smaller"),
+               "deflating", "dwindle", "dwindles", "dwindling", "smaller", "away from the camera",
+               "away from the viewer", "into the distance", "receding", "recedes", "farther away", "further away"),
     "spin": ("spin", "spins", "spinning", "rotate", "rotates", "rotating", "twirl", "twirls", "twirling",
              "turn", "turns", "turning", "whirl", "whirls", "whirling", "turning round", "turns round",
              "spinning round"),
@@ -110,7 +117,7 @@ MOVE_VERBS: tuple[str, ...] = (
     "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
     "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
     "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
-    "float", "floats", "floating", "keep", "keeps", "keeping",
+    "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
 )  # fmt: skip
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky"),
@@ -446,6 +453,8 @@ class _Reader:
 
     def _on_motion(self, text: str, word: _Word, following: _Word | None) -> None:
         for target in self._motion_targets(word):
+            if text in ROTATION_SENSES and target.motion == "spin":
+                continue
             target.motion = str(word.value)
 
     def _on_speed(self, text: str, word: _Word, following: _Word | None) -> None:
