@@ -18,7 +18,7 @@ from kinema.models.transformer import (
 )
 
 TINY = TRANSFORMER_PRESETS["tiny-test"]
-TINY_PATCH2 = dataclasses.replace(TINY, patch_size=(1, 2, 2), depth=1)
+TINY_PATCH2 = dataclasses.replace(TINY, patch_size=(1, 2, 2), depth=1, text_pool_heads=2)
 
 
 def perturb_zero_init(model: DiffusionTransformer, seed: int = 0) -> DiffusionTransformer:
@@ -220,6 +220,7 @@ def test_a_fresh_model_learns_out_of_its_zero_init() -> None:
         (dict(patch_size=(1, 2)), "three positive integers"),
         (dict(patch_size=(1, 0, 2)), "three positive integers"),
         (dict(depth=0), "depth must be a positive integer"),
+        (dict(text_pool_heads=-1), "text_pool_heads must be 0"),
     ],
 )
 def test_config_validation_names_the_problem(changes: dict, message: str) -> None:
@@ -278,3 +279,32 @@ def test_parameter_counts_of_the_presets() -> None:
     assert 8e6 < world < 12e6, f"world-s has {world:,} parameters"
     wan_shaped = parameter_count(TRANSFORMER_PRESETS["wan-1.3b"])  # on the meta device: no memory
     assert 1.2e9 < wan_shaped < 1.6e9, f"wan-1.3b has {wan_shaped:,} parameters"
+
+
+@torch.no_grad()
+def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: DiffusionTransformer, tmp_path) -> None:
+    from kinema.training.trainer import load_initial_weights
+
+    save_transformer(trained_like, tmp_path / "no-pool", dtype=torch.float32)
+    pooled = DiffusionTransformer(dataclasses.replace(TINY, text_pool_heads=2)).eval()
+    load_initial_weights(pooled, tmp_path / "no-pool", "tiny-test")  # a folder saved before the pool existed
+    data = make_inputs(TINY)
+    assert torch.equal(pooled(**data), trained_like(**data))  # closed at the start: the same model
+
+    perturb_zero_init(pooled, seed=1)
+    out = pooled(**data)
+    assert (out - trained_like(**data)).abs().max() > 1e-3
+    padded = dict(data, text_states=data["text_states"].clone())
+    padded["text_states"][0, 3:] = 100 * torch.randn(3, TINY.text_dim)  # masked tokens stay unseen
+    assert torch.allclose(pooled(**padded), out, atol=1e-6)
+    data["text_mask"][0] = False
+    assert torch.isfinite(pooled(**data)).all()  # an all-padding caption pools to zeros, not NaN
+
+
+def test_init_refuses_a_folder_of_another_architecture(trained_like: DiffusionTransformer, tmp_path) -> None:
+    from kinema.training.trainer import load_initial_weights
+
+    save_transformer(trained_like, tmp_path / "tiny")
+    wider = DiffusionTransformer(dataclasses.replace(TINY, width=48, text_pool_heads=2))
+    with pytest.raises(ValueError, match="not the 'tiny-test' preset"):
+        load_initial_weights(wider, tmp_path / "tiny", "tiny-test")

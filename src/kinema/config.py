@@ -130,6 +130,9 @@ class TransformerConfig:
     prediction: str = "sample"
     rope_theta: float = 10000.0
     qk_norm: bool = True
+    # Learned attention-pooling queries over the text tokens, added to the adaLN conditioning next to
+    # the pooled sentence vector (0 = none: models saved before this option load unchanged).
+    text_pool_heads: int = 0
 
     def __post_init__(self) -> None:
         if self.prediction not in ("sample", "velocity"):
@@ -148,6 +151,8 @@ class TransformerConfig:
                 f"head_dim = width / heads = {head_dim} must be even and at least 6 so 3D RoPE can give time, "
                 f"height and width at least one channel pair each; choose heads in {self._head_options()}"
             )
+        if self.text_pool_heads < 0:
+            raise ValueError(f"text_pool_heads must be 0 (off) or a positive number of queries; got {self.text_pool_heads}")
         if self.rope_theta <= 1.0:
             raise ValueError(f"rope_theta must be > 1; got {self.rope_theta}")
 
@@ -174,7 +179,9 @@ TRANSFORMER_PRESETS: dict[str, TransformerConfig] = {
     "tiny-test": TransformerConfig(latent_channels=4, patch_size=(1, 1, 1), width=32, depth=2, heads=2, ffn_dim=64, text_dim=384),
     # The default model, over the world-8x VAE's 16-channel latents: a 2x2 latent patch is 16x16 pixels,
     # so a 64x64x17 clip is 5 x 4 x 4 = 80 tokens (tokens dominate CPU training cost). ~10M parameters.
-    "world-s": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=256, depth=8, heads=4, ffn_dim=1024, text_dim=384),
+    # Four text-pooling queries (since step 18,700: direction words were not reaching the conditioning).
+    "world-s": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=256, depth=8, heads=4, ffn_dim=1024,
+                                 text_dim=384, text_pool_heads=4),
     # Shaped like Wan2.1-T2V-1.3B (UMT5-XXL text states of 4096): for scale tests and FSDP, never trained here.
     "wan-1.3b": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=1536, depth=30, heads=12, ffn_dim=8960, text_dim=4096),
 }

@@ -3,7 +3,8 @@
 Latents (B, C, F, H, W) are cut into (pt, ph, pw) patches, one token each, positioned by 3D RoPE
 (so any duration, size and aspect ratio runs). Every block is adaLN-zero-modulated self-attention
 with QK-norm, cross-attention to the text tokens, and a gated MLP. The conditioning vector is the
-timestep embedding plus a projection of the pooled text. Latent frames that are given (image-to-video,
+timestep embedding plus a projection of the pooled text (and, with `text_pool_heads`, learned
+attention pools of the text tokens). Latent frames that are given (image-to-video,
 extension, looping) enter clean and carry a learned flag embedding.
 
 The output is the raw network prediction: the clean latent x0 when `config.prediction == "sample"`,
@@ -26,6 +27,7 @@ from kinema.models.layers import (
     GatedMLP,
     RotaryEmbedding3D,
     SelfAttention,
+    TextAttentionPool,
     TimestepEmbedder,
     gated_residual,
     modulate,
@@ -97,6 +99,7 @@ class DiffusionTransformer(nn.Module):
         self.given_embedding = nn.Parameter(torch.zeros(width))
         self.time_embedder = TimestepEmbedder(width)
         self.pooled_projection = nn.Sequential(nn.Linear(config.text_dim, width), nn.SiLU(), nn.Linear(width, width))
+        self.text_pool = TextAttentionPool(config.text_dim, config.text_pool_heads, width) if config.text_pool_heads else None
         self.modulation = nn.Linear(width, MODULATIONS * width)  # adaLN-single: shared by all blocks
         self.text_projection = nn.Sequential(nn.Linear(config.text_dim, width), nn.GELU(approximate="tanh"), nn.Linear(width, width))
         # A learned text token every sample can attend to: an all-padding caption (dropped for guidance)
@@ -122,6 +125,8 @@ class DiffusionTransformer(nn.Module):
         # embeddings were measured to stay 15-40x below content and be ignored (notes/cpu-training-feasibility).
         nn.init.normal_(self.given_embedding, std=0.5)
         nn.init.normal_(self.null_text, std=0.02)
+        if self.text_pool is not None:
+            nn.init.zeros_(self.text_pool.out.weight)  # starts closed: see TextAttentionPool
         zero = [self.modulation, self.final.modulation, self.final.head] + [block.cross_attn.out for block in self.blocks]
         for layer in zero:  # every residual branch starts closed: each block is the identity, the output 0
             nn.init.zeros_(layer.weight)
@@ -216,6 +221,8 @@ class DiffusionTransformer(nn.Module):
             x = (x.view(batch, grid[0], grid[1] * grid[2], -1) + flags).view_as(x)  # (B, N, D)
 
         condition = self.time_embedder(timestep) + self.pooled_projection(pooled_text)  # (B, D)
+        if self.text_pool is not None:
+            condition = condition + self.text_pool(text_states, text_mask)
         modulation = self.modulation(F.silu(condition)).view(batch, MODULATIONS, -1)  # (B, 6, D)
 
         text = self.text_projection(text_states)  # (B, L, D)

@@ -284,15 +284,25 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True, init:
 
 
 def load_initial_weights(model, init: str | Path, preset: str) -> None:
-    """Copy a model folder's transformer weights into `model`; its architecture must be the preset's."""
+    """Copy a model folder's transformer weights into `model`; its architecture must be the preset's.
+
+    A folder saved without the preset's text-pooling queries is accepted: the pool starts closed
+    (zero output), so the model starts exactly as the folder's.
+    """
+    from dataclasses import replace
+
     from kinema.models.transformer import load_transformer
 
     folder = Path(init) / "transformer" if (Path(init) / "transformer").is_dir() else Path(init)
     initial = load_transformer(folder)
-    if initial.config != model.config:
+    adds_pool = initial.config.text_pool_heads == 0 and model.config.text_pool_heads > 0
+    if replace(initial.config, text_pool_heads=model.config.text_pool_heads) != model.config or (
+            initial.config != model.config and not adds_pool):
         raise ValueError(f"--init {init}: its transformer is not the {preset!r} preset; pass --transformer to match "
                          f"its architecture, or another model folder")
-    model.load_state_dict(initial.state_dict())
+    missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("text_pool.") for name in missing):
+        raise ValueError(f"--init {init}: weights do not fit the {preset!r} preset (missing {missing}, unexpected {unexpected})")
 
 
 def resume(run_dir: Path, model, ema, optimizer) -> int:
