@@ -299,6 +299,8 @@ def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: Diffu
     assert torch.allclose(pooled(**padded), out, atol=1e-6)
     data["text_mask"][0] = False
     assert torch.isfinite(pooled(**data)).all()  # an all-padding caption pools to zeros, not NaN
+    queries = pooled.text_pool.queries
+    assert not torch.allclose(queries[0], queries[1])  # equal heads would stay equal under training
 
 
 def test_init_refuses_a_folder_of_another_architecture(trained_like: DiffusionTransformer, tmp_path) -> None:

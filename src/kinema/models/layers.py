@@ -176,13 +176,14 @@ class TextAttentionPool(nn.Module):
     A mean-pooled sentence vector barely separates captions that differ in one word ("moving left"
     against "moving right": cosine 0.99; `benchmarks/text_separation.py`), so an attribute said in
     one word hardly reaches the adaLN conditioning. Learned queries can pick those words out. The
-    queries start at zero (uniform weights: each head is the mean of the real tokens) and the
-    output projection at zero, so a model given this pool starts exactly where it was without one.
+    queries start unit-normal (nearly uniform weights, but different per head: equal queries would
+    get equal gradients and stay equal) and the output projection at zero, so a model given this
+    pool starts exactly where it was without one.
     """
 
     def __init__(self, text_dim: int, heads: int, width: int) -> None:
         super().__init__()
-        self.queries = nn.Parameter(torch.zeros(heads, text_dim))
+        self.queries = nn.Parameter(torch.randn(heads, text_dim))
         self.out = nn.Linear(heads * text_dim, width)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
