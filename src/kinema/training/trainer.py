@@ -295,9 +295,9 @@ def load_initial_weights(model, init: str | Path, preset: str) -> None:
 
     folder = Path(init) / "transformer" if (Path(init) / "transformer").is_dir() else Path(init)
     initial = load_transformer(folder)
-    adds_pool = initial.config.text_pool_heads == 0 and model.config.text_pool_heads > 0
-    if replace(initial.config, text_pool_heads=model.config.text_pool_heads) != model.config or (
-            initial.config != model.config and not adds_pool):
+    only_adds_pool = initial.config.text_pool_heads == 0 and (
+        replace(initial.config, text_pool_heads=model.config.text_pool_heads) == model.config)
+    if initial.config != model.config and not only_adds_pool:
         raise ValueError(f"--init {init}: its transformer is not the {preset!r} preset; pass --transformer to match "
                          f"its architecture, or another model folder")
     missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
