@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -57,10 +58,10 @@ def test_padding_matches_encoding_alone(encoder):
 
 def test_repeated_prompts_are_encoded_once(encoder):
     batch_sizes = []
-    def record(module, args, kwargs, output):
-        batch_sizes.append(kwargs["input_ids"].shape[0])
+    def record(module, args, output):
+        batch_sizes.append(args[0].shape[0])
 
-    hook = encoder._model.register_forward_hook(record, with_kwargs=True)
+    hook = encoder._backend.model.register_forward_hook(record)
     try:
         first = encoder.encode(["a purple disc at dusk", "an orange cube", "a purple disc at dusk"])
         again = encoder.encode(["a purple disc at dusk"])
@@ -134,7 +135,7 @@ def test_local_folders_load_their_text_encoder_only(kind, encoder_class, tmp_pat
     flag = hub_constants.HF_HUB_OFFLINE
     folder = _tiny_folder(kind, tmp_path / f"tiny-{kind}")
     loaded = load_text_encoder(str(folder))
-    assert type(loaded._model).__name__ == encoder_class and loaded.name == f"tiny-{kind}" and loaded.dim == 32
+    assert type(loaded._backend.model).__name__ == encoder_class and loaded.name == f"tiny-{kind}" and loaded.dim == 32
     encoded = loaded.encode(["a red ball", "hi"])
     assert encoded.states.shape[::2] == (2, 32) and encoded.mask[1].sum() < encoded.mask[0].sum()
     assert "HF_HUB_OFFLINE" not in os.environ and hub_constants.HF_HUB_OFFLINE == flag  # offline only during the load
@@ -149,6 +150,61 @@ def test_folder_with_missing_weights_is_refused(tmp_path):
     safetensors.torch.save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(ValueError, match="SelfAttention.q.weight"):
         load_text_encoder(folder)
+
+
+PROMPTS = [
+    "a red ball bouncing on green grass",
+    "Crimson SQUARE going up at night!!",
+    "",
+    "a tiny cyan star drifts toward the lower right, quickly; the camera pans left. " * 8,  # past max_length
+    "naïve café 東京 ☃",
+]
+
+
+@pytest.mark.parametrize("max_length", [8, 64])
+def test_native_bert_matches_transformers(encoder, max_length):
+    """The default folder loads natively; its states equal transformers' BertModel's on the same tokens."""
+    import transformers
+
+    assert isinstance(encoder._backend, text._NativeBert)
+    folder = resolve_text_encoder()
+    reference_tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    reference = transformers.BertModel.from_pretrained(folder, local_files_only=True).eval()
+    tokens = reference_tokenizer(PROMPTS, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        expected = reference(**tokens).last_hidden_state
+    input_ids, mask = encoder._backend.tokenize(PROMPTS, max_length)
+    assert torch.equal(input_ids, tokens["input_ids"]) and torch.equal(mask, tokens["attention_mask"].bool())
+    encoded = encoder.encode(PROMPTS, max_length=max_length)
+    assert torch.allclose(encoded.states[encoded.mask], expected[mask], atol=1e-5)
+
+
+def test_default_encoder_does_not_import_transformers():
+    code = (
+        "import sys; from kinema.models.text import load_text_encoder; load_text_encoder().encode(['a red ball']); "
+        "assert 'transformers' not in sys.modules, 'transformers was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _copy_of_default(folder):
+    shutil.copytree(resolve_text_encoder(), folder)
+    return folder
+
+
+def test_native_bert_refuses_missing_and_corrupt_weights(tmp_path):
+    import safetensors.torch
+
+    folder = _copy_of_default(tmp_path / "missing")
+    weights = safetensors.torch.load_file(folder / "model.safetensors")
+    del weights["encoder.layer.3.attention.self.key.weight"]
+    safetensors.torch.save_file(weights, folder / "model.safetensors")
+    with pytest.raises(ValueError, match=r"model\.safetensors.*encoder\.layer\.3\.attention\.self\.key\.weight"):
+        load_text_encoder(folder)
+    corrupt = _copy_of_default(tmp_path / "corrupt")
+    (corrupt / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match=r"cannot read text encoder weights .*corrupt/model\.safetensors"):
+        load_text_encoder(corrupt)
 
 
 def test_text_states_helpers():

