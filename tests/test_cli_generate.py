@@ -133,6 +133,7 @@ def test_frames_for_duration() -> None:
         (["--model", "{tmp}/nothing"], "nothing: no such folder"),
         (["--image", "{tmp}/missing.png"], "--image {tmp}/missing.png: no such file"),
         (["--strength", "0.5"], "--strength is the strength of --edit CLIP"),
+        (["--edit-noise", "random"], "--edit-noise applies to --edit CLIP"),
         (["--loop", "--join", "{clip}", "{clip}"], "--loop, --join cannot be combined"),
         (["--edit", "{clip}", "--strength", "1.5"], "strength must be in (0, 1]"),
         (["--join", "{clip}", "{clip}", "--frames", "17"], "2 + 4k frames from 6 to 14"),
@@ -227,12 +228,15 @@ def test_loop_join_and_edit_make_real_videos(model: Path, inputs, tmp_path: Path
         "loop.mp4": (["--loop", "--frames", "17"], 17),
         "joined.mp4": (["--join", str(inputs["clip"]), str(inputs["short"]), "--frames", "10"], 17 + 8 + 9),
         "edited.mp4": (["--edit", str(inputs["clip"]), "--strength", "0.5"], 17),
+        "remixed.mp4": (["--edit", str(inputs["clip"]), "--edit-noise", "random"], 17),
     }
     for name, (argv, length) in runs.items():
         code, _stdout, err = generate(capsys, model, "-o", str(tmp_path / name), "--seed", "2", *argv)
         assert code == 0, err
         assert read_video(tmp_path / name)[0].shape == (length, 16, 16, 3), name
     assert read_video_metadata(tmp_path / "edited.mp4")["strength"] == "0.5"
+    assert read_video_metadata(tmp_path / "edited.mp4")["edit_noise"] == "inverted"
+    assert read_video_metadata(tmp_path / "remixed.mp4")["edit_noise"] == "random"
     assert read_video_metadata(tmp_path / "loop.mp4")["task"] == "loop"
 
 

@@ -259,11 +259,9 @@ def test_join_starts_on_as_last_frame_and_ends_on_bs_first(pipe) -> None:
 # ----------------------------------------------------------------------------- edit, images, long videos
 
 
-def test_edit_at_strength_one_is_text_to_video_and_small_strength_stays_close(pipe) -> None:
+@pytest.mark.parametrize("edit_noise", ["inverted", "random"])
+def test_edit_at_small_strength_stays_close(pipe, edit_noise) -> None:
     source = clip(17, seed=7)
-    plain = pipe(**request(num_frames=17))
-    full = pipe(**request(video=source, strength=1.0))
-    assert np.array_equal(full.frames, plain.frames) and torch.equal(full.latents, plain.latents)
     # A random x0-predicting model's last step lands on its own (random) x0 guess whatever the
     # start; a velocity-predicting one moves x by t v, so it shows where the edit starts from.
     torch.manual_seed(1)
@@ -274,14 +272,37 @@ def test_edit_at_strength_one_is_text_to_video_and_small_strength_stays_close(pi
                 parameter.normal_(0, 0.02)
     velocity_pipe = KinemaPipeline(transformer, pipe.vae, pipe.text_encoder, pipe.config)
     clean = encode_frames(pipe.vae, source[None])
-    light = velocity_pipe(**request(video=source, strength=0.05))
+    light = velocity_pipe(**request(video=source, strength=0.05, edit_noise=edit_noise))
     far = velocity_pipe(**request(num_frames=17))
     assert light.metadata[0]["strength"] == 0.05 and light.metadata[0]["task"] == "edit"
+    assert light.metadata[0]["edit_noise"] == edit_noise
     assert (light.latents - clean).abs().mean() < 0.2 * (far.latents - clean).abs().mean()
     reference = round_trip(pipe, source).astype(int)
     assert np.abs(light.frames[0] - reference).mean() < 0.5 * np.abs(far.frames[0] - reference).mean()
     with pytest.raises(ValueError, match=r"strength must be in \(0, 1\]"):
-        pipe(**request(video=source, strength=0.0))
+        pipe(**request(video=source, strength=0.0, edit_noise=edit_noise))
+
+
+def test_random_edit_at_strength_one_is_text_to_video(pipe) -> None:
+    plain = pipe(**request(num_frames=17))
+    full = pipe(**request(video=clip(17, seed=7), strength=1.0, edit_noise="random"))
+    assert np.array_equal(full.frames, plain.frames) and torch.equal(full.latents, plain.latents)
+
+
+def test_inverted_edit_starts_from_the_clips_inversion_and_counts_its_steps(pipe, monkeypatch) -> None:
+    source = clip(17, seed=7)
+    recorder = Recorder(pipe, monkeypatch)
+    counts = []
+    out = pipe(**request(video=source, strength=0.6, num_videos=2, num_inference_steps=4,
+                         callback=lambda done, total: counts.append((done, total))))
+    times = pipe.schedule(4, 0.6)
+    assert counts == [(k, 2 * (len(times) - 1)) for k in range(1, 2 * (len(times) - 1) + 1)]  # inversion, then sampling
+    assert len(recorder.calls) == 1 and out.metadata[0]["edit_noise"] == "inverted"
+    assert not np.array_equal(out.frames[0], out.frames[1])  # the seed's share of fresh noise tells variations apart
+    again = pipe(**request(video=source, strength=0.6, num_videos=2, num_inference_steps=4))
+    assert np.array_equal(out.frames, again.frames)  # and the same seed gives the same edit
+    with pytest.raises(ValueError, match="edit_noise must be one of inverted, random; got 'fresh'"):
+        pipe(**request(video=source, edit_noise="fresh"))
 
 
 def test_long_video_is_chained_with_bounded_memory_and_one_progress_count(pipe, monkeypatch) -> None:

@@ -27,7 +27,7 @@ NO_SHIPPED_MODEL = ("the shipped model kinema-world is missing from this install
 PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance",
                       "num_videos": "--variations", "last_image=": "--last-image", "image=": "--image",
                       "extend=": "--extend", "backward=True": "--backward", "loop=True": "--loop", "join=": "--join",
-                      "video=": "--edit", "strength=": "--strength"}
+                      "video=": "--edit", "strength=": "--strength", "edit_noise": "--edit-noise"}
 
 DESCRIPTION = """\
 Generate videos from a text prompt with a Kinema model folder (default: the model shipped with
@@ -45,7 +45,8 @@ Tasks (one per run; every one is the same model and sampler, given different fra
   --loop             a clip whose last frame flows into its first (with --image: starting on it)
   --join A B         a transition from A's last frame to B's first; writes A, the transition, B
   --edit CLIP --strength S   restyle a clip with the prompt (SDEdit): S near 0 keeps the clip,
-                     1 ignores it (default 0.8)
+                     1 re-imagines it all (default 0.8); the clip's motion is kept by inverting the
+                     model's flow (--edit-noise random: plain SDEdit with fresh noise)
 Inputs of another size are scaled to cover the output size and centre-cropped; the rule applied
 is printed. Without --size the supported size nearest the first input's aspect ratio is used.
 
@@ -126,6 +127,10 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
     tasks.add_argument("--edit", metavar="CLIP", help="restyle this clip with the prompt (SDEdit)")
     tasks.add_argument("--strength", type=float, metavar="S",
                        help="with --edit: how much is re-imagined, in (0, 1] (default: 0.8)")
+    tasks.add_argument("--edit-noise", choices=("inverted", "random"),
+                       help="with --edit: reach the strength's noise level by running the model's flow backwards "
+                            "from the clip, which keeps where things are and how they move (inverted, the "
+                            "default), or by mixing in fresh noise (random: plain SDEdit)")
 
 
 # ----------------------------------------------------------------------------- run
@@ -187,6 +192,8 @@ def task_arguments(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"image": args.image, "last_image": args.last_image, "extend": args.extend,
                               "backward": args.backward, "loop": args.loop, "video": args.edit,
                               "strength": args.strength}
+    if args.edit_noise is not None:
+        kwargs["edit_noise"] = args.edit_noise
     if args.join:
         kwargs["join"] = tuple(args.join)
     if args.new_only and not (args.extend or args.join):
@@ -264,6 +271,7 @@ def _checked_options(args: argparse.Namespace) -> Path:
         (args.variations < 1, f"--variations must be at least 1; got {args.variations}"),
         (args.fps is not None and not args.fps > 0, f"--fps must be > 0; got {args.fps}"),
         (args.strength is not None and not args.edit, "--strength is the strength of --edit CLIP; pass the clip too"),
+        (args.edit_noise is not None and not args.edit, "--edit-noise applies to --edit CLIP; pass the clip too"),
     ]
     for failed, message in checks:
         if failed:
@@ -331,6 +339,7 @@ def write_one(video: Any, info: dict, path: Path, fps: float) -> Path | list[Pat
         metadata["task"] = info["task"]
     if info.get("strength") is not None:
         metadata["strength"] = str(info["strength"])
+        metadata["edit_noise"] = info.get("edit_noise", "inverted")
     written = write_video(video, path, fps=fps, metadata=metadata)
     sign_output(written, info)
     return written

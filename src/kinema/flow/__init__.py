@@ -16,7 +16,7 @@ from kinema.flow.paths import (
     velocity_from_sample,
     velocity_target,
 )
-from kinema.flow.samplers import SAMPLERS, get_sampler, sample_euler, sample_heun
+from kinema.flow.samplers import SAMPLERS, get_sampler, invert_euler, sample_euler, sample_heun
 from kinema.flow.schedules import linear_schedule, shifted_schedule
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "frame_conditioning",
     "get_sampler",
     "interpolate",
+    "invert_euler",
     "linear_schedule",
     "sample_euler",
     "sample_from_velocity",

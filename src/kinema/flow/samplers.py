@@ -90,6 +90,30 @@ def sample_heun(
     return x
 
 
+@torch.no_grad()
+def invert_euler(
+    velocity_fn: VelocityFn,
+    x: torch.Tensor,
+    timesteps: Sequence[float] | torch.Tensor,
+    *,
+    callback: Callback | None = None,
+) -> torch.Tensor:
+    """Run the flow backwards, from data at timesteps[-1] (usually 0) up to timesteps[0]: inversion.
+
+    `timesteps` is a sampling schedule (decreasing), integrated in reverse. Each step uses the
+    velocity at the step's *upper* time (the inversion of DDIM-style editing): at t = 0 a
+    clean-sample model's velocity is undefined, and the upper time is where the sampler that
+    follows will evaluate it, so sampling back down the same schedule nearly undoes the inversion.
+    """
+    times = _as_times(timesteps)[::-1]
+    total_steps = len(times) - 1
+    for step_index, (t, t_next) in enumerate(zip(times[:-1], times[1:])):
+        x = x + (t_next - t) * _velocity(velocity_fn, x, t_next)
+        if callback is not None:
+            callback(step_index, total_steps, t_next, x)
+    return x
+
+
 Sampler = Callable[..., torch.Tensor]
 
 SAMPLERS: dict[str, Sampler] = {"euler": sample_euler, "heun": sample_heun}
