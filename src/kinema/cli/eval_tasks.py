@@ -15,7 +15,7 @@ from kinema.cli import EXIT_OK, parse_size
 # kinema.evaluation.task_eval.TASKS (a test keeps them equal), here so that --help imports nothing heavy
 TASKS = ("image-to-video", "extend", "loop", "join", "edit", "long")
 DEFAULT_CASES = 50
-DEFAULT_STRENGTH = 0.8  # kinema.tasks.requests.DEFAULT_STRENGTH (a test keeps them equal)
+DEFAULT_STRENGTH = 1.0  # kinema.tasks.requests.DEFAULT_STRENGTH (a test keeps them equal)
 
 
 def add_task_options(parser: argparse.ArgumentParser) -> None:

@@ -45,7 +45,7 @@ Tasks (one per run; every one is the same model and sampler, given different fra
   --loop             a clip whose last frame flows into its first (with --image: starting on it)
   --join A B         a transition from A's last frame to B's first; writes A, the transition, B
   --edit CLIP --strength S   restyle a clip with the prompt (SDEdit): S near 0 keeps the clip,
-                     1 re-imagines it all (default 0.8); the clip's motion is kept by inverting the
+                     1 goes all the way to noise (default); the clip's motion is kept by inverting the
                      model's flow (--edit-noise random: plain SDEdit with fresh noise)
 Inputs of another size are scaled to cover the output size and centre-cropped; the rule applied
 is printed. Without --size the supported size nearest the first input's aspect ratio is used.
@@ -126,7 +126,7 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
                             "not the input clips around them")
     tasks.add_argument("--edit", metavar="CLIP", help="restyle this clip with the prompt (SDEdit)")
     tasks.add_argument("--strength", type=float, metavar="S",
-                       help="with --edit: how much is re-imagined, in (0, 1] (default: 0.8)")
+                       help="with --edit: how much is re-imagined, in (0, 1] (default: 1.0)")
     tasks.add_argument("--edit-noise", choices=("inverted", "random"),
                        help="with --edit: reach the strength's noise level by running the model's flow backwards "
                             "from the clip, which keeps where things are and how they move (inverted, the "

@@ -60,7 +60,8 @@ class RemixBody(GenerationOptions):
 
     prompt: str = Prompt
     strength: float | None = Field(None, gt=0, le=1, description="Kinema: how much of the source is re-imagined "
-                                                                 "(SDEdit noise level); 1 ignores it. "
+                                                                 "(SDEdit noise level, reached by inverting the "
+                                                                 "model's flow, so motion is kept even at 1). "
                                                                  "Default: the pipeline's.")
 
 

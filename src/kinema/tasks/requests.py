@@ -16,7 +16,7 @@ import numpy as np
 from kinema.tasks import plan as plans
 from kinema.tasks.inputs import fit_frames, nearest_size, read_clip, read_image
 
-DEFAULT_STRENGTH = 0.8  # SDEdit noise level when video= comes without strength=
+DEFAULT_STRENGTH = 1.0  # edit noise level when video= comes without strength= (inverted edits keep the layout even at 1)
 TASK_ARGUMENTS = ("image=", "last_image=", "extend=", "loop=True", "join=", "video=")
 # Which task arguments may go together: an image may open an end-on-image clip or a loop.
 COMBINATIONS = {(): "text-to-video", ("image",): "image-to-video", ("last_image",): "image-to-video",
@@ -162,8 +162,8 @@ def pick_size(limits: Limits, height: int | None, width: int | None, inputs: dic
 
 def check_strength(strength: float) -> float:
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
-        raise ValueError(f"strength must be in (0, 1] (1 = ignore the clip, like text-to-video; small = stay close "
-                         f"to it; default {DEFAULT_STRENGTH}); got {strength!r}")
+        raise ValueError(f"strength must be in (0, 1] (1 = all the way to noise; small = stay close to the clip; "
+                         f"default {DEFAULT_STRENGTH}); got {strength!r}")
     return float(strength)
 
 
