@@ -136,3 +136,17 @@ def test_psnr_summary_counts_identical_frames_apart_from_the_mean() -> None:
     assert exact["identical_rate"] == 1.0 and exact["mean_psnr_when_not_identical"] is None
     one_end = task_eval.summarize("join", [{"start_psnr": None, "end_psnr": 33.0, "ok": True}])
     assert one_end["identical_rate"] == 0.0 and one_end["mean_psnr_when_not_identical"] == 33.0
+
+
+def test_run_task_eval_edit_records_its_noise(tiny_model_dir, tmp_path) -> None:
+    from kinema.cli.eval_tasks import add_task_options, run_task_eval
+
+    parser = argparse.ArgumentParser()
+    add_task_options(parser)
+    args = parser.parse_args(["--task", "edit", "--model", str(tiny_model_dir), "--cases", "1", "--seeds", "0",
+                              "--steps", "2", "--size", "16x16", "--edit-noise", "random", "--strength", "0.5",
+                              "--out", str(tmp_path), "--quiet"])
+    assert run_task_eval(args) == 0
+    report = json.loads((tmp_path / "task_eval_edit.json").read_text())
+    assert report["edit_noise"] == "random" and report["strength"] == 0.5
+    assert "strength 0.5 (random noise)" in (tmp_path / "task_eval_edit.md").read_text()

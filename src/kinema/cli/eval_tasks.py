@@ -31,6 +31,8 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
             help="scenes per task (the issue asks for at least 50)")
     _option(group, parser, "--case-seed", type=int, default=0, metavar="S", help="seed that draws the scenes")
     _option(group, parser, "--strength", type=float, default=DEFAULT_STRENGTH, metavar="S", help="edit strength (SDEdit noise level)")
+    _option(group, parser, "--edit-noise", choices=("inverted", "random"), default="inverted",
+            help="how an edit reaches its noise level: inverting the model's flow, or fresh noise (plain SDEdit)")
     _option(group, parser, "--long-seconds", type=float, default=60.0, metavar="SECONDS",
             help="length of the long videos")
     _option(group, parser, "--model", metavar="DIR", help="a model folder (default: the shipped model)")
@@ -75,7 +77,7 @@ def run_task_eval(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(cases), desc=f"eval {task}", unit="case", file=sys.stderr, dynamic_ncols=True)
     report = evaluate_task(pipe, task, cases, seeds, steps=args.steps, guidance=getattr(args, "guidance", None),
-                           strength=args.strength, long_seconds=args.long_seconds,
+                           strength=args.strength, edit_noise=args.edit_noise, long_seconds=args.long_seconds,
                            progress=(lambda done, total: bar.update(done - bar.n)) if bar else None)
     if bar is not None:
         bar.close()

@@ -200,7 +200,7 @@ def edited_spec(spec: SceneSpec, rng: np.random.Generator) -> tuple[SceneSpec, s
 # ----------------------------------------------------------------------------- running a pipeline
 
 
-def task_request(case: TaskCase, fps: float, strength: float, long_seconds: float) -> dict:
+def task_request(case: TaskCase, fps: float, strength: float, long_seconds: float, edit_noise: str = "inverted") -> dict:
     """The pipeline keyword arguments of a case."""
     inputs = case.inputs
     return {
@@ -208,7 +208,7 @@ def task_request(case: TaskCase, fps: float, strength: float, long_seconds: floa
         "extend": lambda: {"extend": inputs["clip"], "num_frames": 17},
         "loop": lambda: {"loop": True, "num_frames": 33},
         "join": lambda: {"join": (inputs["a"], inputs["b"]), "num_frames": 18},
-        "edit": lambda: {"video": inputs["video"], "strength": strength},
+        "edit": lambda: {"video": inputs["video"], "strength": strength, "edit_noise": edit_noise},
         "long": lambda: {"num_frames": 1 + 4 * round(long_seconds * fps / 4)},
     }[case.task]()
 
@@ -238,7 +238,8 @@ def score(case: TaskCase, frames: np.ndarray, stitched: np.ndarray, fps: float) 
 
 
 def evaluate_task(pipe, task: str, cases: Sequence[TaskCase], seeds: Sequence[int] = (0,), *, steps: int | None = None,
-                  guidance: float | None = None, strength: float = DEFAULT_STRENGTH, long_seconds: float = 60.0,
+                  guidance: float | None = None, strength: float = DEFAULT_STRENGTH, edit_noise: str = "inverted",
+                  long_seconds: float = 60.0,
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run every case once per seed (consecutive seeds batched) and return the report (summary + records)."""
     if not cases:
@@ -246,7 +247,7 @@ def evaluate_task(pipe, task: str, cases: Sequence[TaskCase], seeds: Sequence[in
     fps = pipe.config.fps
     records, started = [], time.perf_counter()
     for number, case in enumerate(cases):
-        request = {**task_request(case, fps, strength, long_seconds), "height": case.height, "width": case.width,
+        request = {**task_request(case, fps, strength, long_seconds, edit_noise), "height": case.height, "width": case.width,
                    "num_inference_steps": steps, "guidance_scale": guidance}
         for seed, frames, stitched in generate(pipe, case.prompt, seeds, request):
             records.append({"case": case.index, "seed": seed, "prompt": case.prompt,
@@ -255,6 +256,7 @@ def evaluate_task(pipe, task: str, cases: Sequence[TaskCase], seeds: Sequence[in
             progress(number + 1, len(cases))
     return {"task": task, "model": pipe.config.name, "cases": len(cases), "seeds": list(seeds), "steps": steps,
             "guidance": guidance, "strength": strength if task == "edit" else None,
+            "edit_noise": edit_noise if task == "edit" else None,
             "seconds_per_output": round((time.perf_counter() - started) / len(records), 3),
             "summary": summarize(task, records), "records": records}
 
@@ -333,7 +335,8 @@ def markdown(report: dict) -> str:
     lines = [f"# Task eval: {report['task']}", "",
              f"Model `{report['model']}`, {report['cases']} cases x seeds {report['seeds']}, steps "
              f"{report['steps'] or 'default'}, guidance {report['guidance'] or 'default'}"
-             + (f", strength {report['strength']}" if report.get("strength") else "") + ".", "",
+             + (f", strength {report['strength']} ({report.get('edit_noise') or 'inverted'} noise)" if report.get("strength") else "")
+             + ".", "",
              "| measure | value |", "| --- | --- |"]
     for key, value in summary.items():
         shown = ", ".join(f"{v:.0%}" for v in value) if isinstance(value, list) else value
