@@ -1,0 +1,77 @@
+"""What the extension eval's seam rule allows a perfect transformer under this VAE.
+
+The extend eval (`kinema eval --task extend`) asks that the step from a clip's last frame to the
+first new frame be at most 1.2x the clip's typical step. The new frames come through the VAE, so
+even a transformer that predicted the true continuation's latents exactly would be judged on the
+VAE's round trip. This script measures that ceiling: for the eval's own cases, the true 33-frame
+clip is encoded, the first 17 frames as the head the pipeline gives the model, the rest as the
+latents a perfect model would sample; the window is decoded and anchored as the pipeline does, and
+the seam rule is applied. It also reports the mean decoded step at each position in a latent group
+against the original's: a decoder that moves objects unevenly within a group (a stutter every g
+frames) makes its largest step exactly at the seam, which opens a group.
+
+    python benchmarks/seam_ceiling.py [--vae DIR] [--cases 50] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kinema.data.world_stream import to_model_range, to_pixels
+from kinema.evaluation.task_eval import make_cases, seam_continuity, step_sizes
+from kinema.models.vae import load_vae
+from kinema.pretrained import VAE_DIR
+from kinema.tasks.anchors import anchored
+from kinema.world.render import render
+
+RESULTS = Path(__file__).parent / "results"
+CLIP, TOTAL, FPS, SIZE = 17, 33, 8.0, 64  # the extend eval's clip, the true continuation's length, its fps and size
+
+
+@torch.no_grad()
+def ceiling(vae, cases: int) -> dict:
+    group = vae.config.temporal_compression
+    head_latents = 1 + (CLIP - 1) // group
+    records, decoded_steps, original_steps = [], [], []
+    for case in make_cases("extend", cases, SIZE, SIZE, FPS, seed=0):
+        truth = render(case.spec, TOTAL, SIZE, SIZE, FPS)
+        video = to_model_range(truth[None])
+        latents = torch.cat([vae.encode(video[:, :, :CLIP]), vae.encode(video)[:, :, head_latents:]], dim=2)
+        decoded = to_pixels(vae.decode(latents))
+        window = anchored(decoded, [truth[None, CLIP - 1]], [CLIP - 1])[0]
+        records.append(seam_continuity(truth[:CLIP], window[CLIP:]))
+        decoded_steps.append(step_sizes(to_pixels(vae.decode(vae.encode(video)))[0]))
+        original_steps.append(step_sizes(truth))
+    ratios = np.array([record["ratio"] for record in records])
+    # Step i goes into frame i + 1; frame 1 + g k opens a latent group, so phase 0 is the step into a group.
+    phase = np.arange(TOTAL - 1) % group
+    decoded_steps, original_steps = np.stack(decoded_steps), np.stack(original_steps)
+    return {
+        "cases": cases,
+        "seam_rate": round(float((ratios <= 1.2).mean()), 3),
+        "seam_ratio_median": round(float(np.median(ratios)), 3),
+        "decoded_step_by_phase": [round(float(decoded_steps[:, phase == p].mean()), 3) for p in range(group)],
+        "original_step_by_phase": [round(float(original_steps[:, phase == p].mean()), 3) for p in range(group)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vae", default=None, help="a VAE model folder (default: the shipped kinema-vae)")
+    parser.add_argument("--cases", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    folder = Path(args.vae) if args.vae else VAE_DIR
+    result = {"vae": folder.name, **ceiling(load_vae(folder).eval(), args.cases)}
+    print(json.dumps(result, indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "seam_ceiling.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
