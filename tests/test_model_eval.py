@@ -217,7 +217,13 @@ def test_cli_eval_on_a_model_folder(tiny_model, tmp_path, capsys) -> None:
     from kinema.cli import main
 
     _, folder = tiny_model
-    code = main(["eval", "--model", str(folder), "--limit", "2", "--seeds", "3", "--out", str(tmp_path), "--quiet"])
+    threads = torch.get_num_threads()
+    try:
+        code = main(["eval", "--model", str(folder), "--limit", "2", "--seeds", "3", "--out", str(tmp_path), "--quiet",
+                     "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     captured = capsys.readouterr()
     assert code == 0, captured.err
     written = json.loads((tmp_path / "model_eval.json").read_text())
@@ -233,6 +239,8 @@ def test_cli_eval_rejects_bad_options_and_explains_task(tiny_model, tmp_path, ca
     assert main(["eval", "--model", str(folder), "--seeds", "a,b"]) == 2
     assert "--seeds must be comma-separated integers" in capsys.readouterr().err
     assert main(["eval", "--model", str(folder), "--limit", "0"]) == 2
+    assert main(["eval", "--model", str(folder), "--threads", "0"]) == 2
+    assert "--threads must be at least 1; got 0" in capsys.readouterr().err
     assert main(["eval", "--help"]) == 0
     assert "--task NAME" in capsys.readouterr().out
     if task_module() is None:

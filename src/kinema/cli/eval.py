@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from kinema.cli import EXIT_OK, HelpFormatter, parse_size
+from kinema.cli.flags import all_cores, check_threads
 
 TASKS_MODULE = "kinema.cli.eval_tasks"
 NO_TASKS = ("--task needs the task evals (kinema.cli.eval_tasks), which this version of Kinema does not "
@@ -73,6 +74,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (and the classifier)")
     parser.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where the JSON, Markdown and PNG go")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help=f"torch CPU threads (default: all {all_cores()} cores; 1 next to a training run)")
     parser.add_argument("--task", metavar="NAME", help="run this Sora task's eval instead (see the task options below)")
     parser.set_defaults(command=run_eval)
     tasks = task_module()
@@ -95,6 +98,11 @@ def task_module() -> ModuleType | None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """`kinema eval`: a task's eval with --task, else the text-to-video eval; prints the table and the files written."""
+    check_threads(args.threads)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.task is not None:
         tasks = task_module()
         if tasks is None:
