@@ -217,12 +217,13 @@ def test_inversion_is_undone_by_sampling_down_the_same_schedule():
     """Inversion evaluates each step at its upper time, where the Euler sampler evaluates it: a field
     that depends on time only is undone exactly, and one that depends on x nearly."""
     times = shifted_schedule(10, 3.0)
-    x0 = torch.randn(2, 3)
+    x0 = torch.randn(2, 3, generator=torch.Generator().manual_seed(0))
     time_only = lambda x, t: torch.sin(3 * t)[:, None].expand_as(x)  # noqa: E731
     assert torch.allclose(sample_euler(time_only, invert_euler(time_only, x0, times), times), x0, atol=1e-6)
     linear = lambda x, t: 0.3 * x  # noqa: E731
     inverted = invert_euler(linear, x0, times)
-    assert not torch.allclose(inverted, x0) and torch.allclose(sample_euler(linear, inverted, times), x0, atol=0.02)
+    assert not torch.allclose(inverted, x0, rtol=0.1)  # carried 34% away, and brought back within 2%
+    assert torch.allclose(sample_euler(linear, inverted, times), x0, rtol=0.02, atol=0.0)
     steps = []
     invert_euler(linear, x0, times, callback=lambda index, total, t, x: steps.append((index, total, round(t, 6))))
     assert steps[-1] == (9, 10, 1.0) and steps[0][2] == round(float(times[-2]), 6)
