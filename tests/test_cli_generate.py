@@ -165,12 +165,14 @@ def test_no_shipped_model_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) 
 
 
 def test_choices_match_the_library() -> None:
-    from kinema.cli.generate import OUTPUT_SUFFIXES, SAMPLER_CHOICES
+    from kinema.cli.generate import EDIT_NOISE_CHOICES, OUTPUT_SUFFIXES, SAMPLER_CHOICES
     from kinema.flow.samplers import SAMPLERS
     from kinema.media.video import WRITE_SUFFIXES
+    from kinema.pipeline import EDIT_NOISES
 
     assert set(SAMPLER_CHOICES) == set(SAMPLERS)
     assert OUTPUT_SUFFIXES == WRITE_SUFFIXES
+    assert EDIT_NOISE_CHOICES == EDIT_NOISES
 
 
 def test_help_lists_every_option(capsys) -> None:

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from kinema.cli import EXIT_OK, parse_size
+from kinema.cli.generate import EDIT_NOISE_CHOICES
 
 # kinema.evaluation.task_eval.TASKS (a test keeps them equal), here so that --help imports nothing heavy
 TASKS = ("image-to-video", "extend", "loop", "join", "edit", "long")
@@ -31,7 +32,7 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
             help="scenes per task (the issue asks for at least 50)")
     _option(group, parser, "--case-seed", type=int, default=0, metavar="S", help="seed that draws the scenes")
     _option(group, parser, "--strength", type=float, default=DEFAULT_STRENGTH, metavar="S", help="edit strength (SDEdit noise level)")
-    _option(group, parser, "--edit-noise", choices=("inverted", "random"), default="inverted",
+    _option(group, parser, "--edit-noise", choices=EDIT_NOISE_CHOICES, default=EDIT_NOISE_CHOICES[0],
             help="how an edit reaches its noise level: inverting the model's flow, or fresh noise (plain SDEdit)")
     _option(group, parser, "--long-seconds", type=float, default=60.0, metavar="SECONDS",
             help="length of the long videos")

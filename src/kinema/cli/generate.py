@@ -21,6 +21,7 @@ from kinema.cli import EXIT_OK, HelpFormatter, parse_size
 
 OUTPUT_SUFFIXES = (".mp4", ".gif", ".webp", ".png")  # kinema.media.video.WRITE_SUFFIXES; a test keeps them equal
 SAMPLER_CHOICES = ("euler", "heun")  # kinema.flow.samplers.SAMPLERS; a test keeps them equal
+EDIT_NOISE_CHOICES = ("inverted", "random")  # kinema.pipeline.EDIT_NOISES, the first the default; a test keeps them equal
 NO_SHIPPED_MODEL = ("the shipped model kinema-world is missing from this installation ({folder}); reinstall "
                     "Kinema, or pass --model DIR (a folder written by KinemaPipeline.save_pretrained)")
 # The pipeline names its arguments; the user typed these flags.
@@ -127,7 +128,7 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
     tasks.add_argument("--edit", metavar="CLIP", help="restyle this clip with the prompt (SDEdit)")
     tasks.add_argument("--strength", type=float, metavar="S",
                        help="with --edit: how much is re-imagined, in (0, 1] (default: 1.0)")
-    tasks.add_argument("--edit-noise", choices=("inverted", "random"),
+    tasks.add_argument("--edit-noise", choices=EDIT_NOISE_CHOICES,
                        help="with --edit: reach the strength's noise level by running the model's flow backwards "
                             "from the clip, which keeps where things are and how they move (inverted, the "
                             "default), or by mixing in fresh noise (random: plain SDEdit)")
