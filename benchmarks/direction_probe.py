@@ -15,7 +15,11 @@ Reported, in frame widths (a fast object travels 0.4 widths in a 17-frame clip a
 - `accuracy`: clips whose larger displacement axis and sign match the prompt (chance 25%);
 - `missing`: clips where the prompted colour was not found.
 
-    python benchmarks/direction_probe.py [--model DIR] [--seeds 4] [--out benchmarks/results]
+With --from-image the four clips of a group start from one rendered first frame, the object in
+the middle of a plain gray frame (image-to-video): the image says nothing about the way to go, so
+only the word can (results in direction_probe_image.json).
+
+    python benchmarks/direction_probe.py [--model DIR] [--seeds 4] [--from-image] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -54,11 +58,21 @@ def follows(move: tuple[float, float], direction: str) -> bool:
     return (abs(dx) >= abs(dy) and want_x and np.sign(dx) == want_x) or (abs(dy) > abs(dx) and want_y and np.sign(dy) == want_y)
 
 
-def probe(pipe: KinemaPipeline, seeds: int) -> dict:
+def centred_image(colour: str, shape: str) -> np.ndarray:
+    """The first frame of --from-image: the object still, in the middle of a plain gray 64x64 frame."""
+    from kinema.world.render import render
+    from kinema.world.spec import ObjectSpec, SceneSpec
+
+    world_shape = {"ball": "circle"}.get(shape, shape)
+    return render(SceneSpec((ObjectSpec(world_shape, colour, "large", "still", None, 0.5, 0.5),), background="gray"), 1, 64, 64)[0]
+
+
+def probe(pipe: KinemaPipeline, seeds: int, from_image: bool = False) -> dict:
     moves: dict[tuple[str, str, str], list] = {}
     for colour, shape, direction in itertools.product(COLOURS, SHAPES, DIRECTIONS):
         prompt = f"a large {colour} {shape} moving {direction} fast on a plain gray background"
-        clips = pipe(prompt, seed=0, num_videos=seeds, num_frames=17, height=64, width=64, expand=True).frames
+        image = centred_image(colour, shape) if from_image else None
+        clips = pipe(prompt, seed=0, num_videos=seeds, num_frames=17, height=64, width=64, expand=True, image=image).frames
         moves[colour, shape, direction] = [displacement(clip, colour) for clip in clips]
     effects, spreads, right, missing, judged = [], [], 0, 0, 0
     for colour, shape in itertools.product(COLOURS, SHAPES):
@@ -91,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a model folder (default: the shipped model)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds per prompt (default: 4)")
+    parser.add_argument("--from-image", action="store_true", help="start every clip from a centred first frame")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where direction_probe.json and .md go")
     args = parser.parse_args()
@@ -99,20 +114,21 @@ def main() -> None:
     result = {
         "model": args.model or "kinema-world (shipped)",
         "settings": {"steps": pipe.config.steps, "guidance_scale": pipe.config.guidance_scale, "seeds": args.seeds,
-                     "colours": COLOURS, "shapes": SHAPES, "frames": 17, "size": "64x64"},
+                     "colours": COLOURS, "shapes": SHAPES, "frames": 17, "size": "64x64", "from_image": args.from_image},
         "expected_text_effect": 0.4,
-        **probe(pipe, args.seeds),
+        **probe(pipe, args.seeds, args.from_image),
     }
+    name = "direction_probe_image" if args.from_image else "direction_probe"
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "direction_probe.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     rows = [f"| {key} | {result[key]} |" for key in ("text_effect", "text_effect_positive", "seed_spread", "accuracy", "missing", "clips")]
-    (args.out / "direction_probe.md").write_text(
-        "# Direction probe\n\n"
+    (args.out / f"{name}.md").write_text(
+        "# Direction probe" + (" from a centred first frame (image-to-video)" if args.from_image else "") + "\n\n"
         f"Model `{result['model']}`, {args.seeds} seeds x {len(COLOURS) * len(SHAPES)} objects x 4 directions, "
         f"{pipe.config.steps} steps, guidance {pipe.config.guidance_scale}. Displacements in frame widths; a model "
         "that moves exactly as told has a text effect of 0.4, one that ignores the direction word 0.\n\n"
         "| measure | value |\n| --- | --- |\n" + "\n".join(rows) + "\n\n"
-        "Reproduce: `python benchmarks/direction_probe.py`\n"
+        f"Reproduce: `python benchmarks/direction_probe.py{' --from-image' if args.from_image else ''}`\n"
     )
     print(json.dumps({k: v for k, v in result.items() if k != "settings"}, indent=2))
 

@@ -138,3 +138,34 @@ def test_the_motion_term_counts_only_errors_that_change_between_generated_frames
 def test_a_negative_motion_weight_is_refused() -> None:
     with pytest.raises(ValueError, match="motion_weight must be 0 or more"):
         TrainConfig(motion_weight=-1.0)
+
+
+def test_motion_focus_draws_its_share_of_steps_from_one_object_directional_scenes() -> None:
+    import numpy as np
+
+    from kinema.data.sources import DIRECTIONAL_SCENES, WorldSource
+    from kinema.data.world_stream import parse_buckets, world_batch
+    from kinema.world.sampling import sample_scene
+    from kinema.world.spec import DIRECTIONS
+
+    for seed in range(20):
+        scene = sample_scene(seed, dist=DIRECTIONAL_SCENES)
+        assert len(scene.objects) == 1 and scene.objects[0].motion in DIRECTIONS
+        assert (scene.camera_pan, scene.weather, scene.occluder) == ("none", "none", None)
+    buckets = parse_buckets("5x16x16:2")
+    focused_steps = []
+    for step in range(40):
+        clips, _ = WorldSource(3, motion_focus=0.5).batch(step, buckets)
+        focus, _ = world_batch(3, step, buckets, DIRECTIONAL_SCENES)
+        plain, _ = world_batch(3, step, buckets)
+        assert np.array_equal(clips, focus) != np.array_equal(clips, plain)  # one or the other, never a mix
+        focused_steps.append(np.array_equal(clips, focus))
+    assert 10 <= sum(focused_steps) <= 30
+    assert np.array_equal(WorldSource(3).batch(0, buckets)[0], world_batch(3, 0, buckets)[0])  # off by default
+
+
+@pytest.mark.parametrize("settings, message", [({"motion_focus": 1.5}, "share of steps"),
+                                               ({"motion_focus": 0.5, "data": "clips/"}, "needs --data world")])
+def test_a_motion_focus_outside_the_world_or_zero_to_one_is_refused(settings, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**settings)

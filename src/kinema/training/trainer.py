@@ -52,6 +52,7 @@ class TrainConfig:
     masks: str = "none:0.5,first:0.2,first_k:0.1,last_k:0.1,both:0.1"
     timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
     motion_weight: float = 0.0  # weight of the error in frame-to-frame changes, next to the plain flow loss
+    motion_focus: float = 0.0  # share of world steps from one-object directional scenes (kinema.data.sources)
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -68,6 +69,10 @@ class TrainConfig:
             raise ValueError("caption_dropout and ema_decay must be in [0, 1)")
         if not self.motion_weight >= 0.0:
             raise ValueError(f"motion_weight must be 0 or more; got {self.motion_weight}")
+        if not 0.0 <= self.motion_focus <= 1.0:
+            raise ValueError(f"motion_focus is a share of steps, in [0, 1]; got {self.motion_focus}")
+        if self.motion_focus and (self.data != "world" or self.cache):
+            raise ValueError("motion_focus draws fresh scenes of the procedural world: it needs --data world and no --cache")
         parse_buckets(self.buckets)
         parse_mask_mix(self.masks)
 
@@ -89,7 +94,9 @@ def make_source(config: TrainConfig):
     """The clip source named by config.data."""
     from kinema.data.sources import VideoFolder, WorldSource
 
-    return WorldSource(config.seed) if config.data == "world" else VideoFolder(config.data, config.seed)
+    if config.data == "world":
+        return WorldSource(config.seed, motion_focus=config.motion_focus)
+    return VideoFolder(config.data, config.seed)
 
 
 def vae_folder(name: str) -> Path:
