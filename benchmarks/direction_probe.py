@@ -45,10 +45,7 @@ OPPOSITES = (("left", "right", 0), ("up", "down", 1))  # (minus, plus, axis)
 def displacement(frames: np.ndarray, colour: str) -> tuple[float, float] | None:
     """(dx, dy) in frame widths from the first to the last frame the colour is seen in; None if never seen twice."""
     track = next((t for t in observe(frames).objects if t.colour == colour), None)
-    if track is None or track.visible.sum() < 2:
-        return None
-    seen = np.flatnonzero(track.visible)
-    return float(track.x[seen[-1]] - track.x[seen[0]]), float(track.y[seen[-1]] - track.y[seen[0]])
+    return None if track is None else track.displacement
 
 
 def follows(move: tuple[float, float], direction: str) -> bool:
@@ -114,7 +111,8 @@ def main() -> None:
     result = {
         "model": args.model or "kinema-world (shipped)",
         "settings": {"steps": pipe.config.steps, "guidance_scale": pipe.config.guidance_scale, "seeds": args.seeds,
-                     "colours": COLOURS, "shapes": SHAPES, "frames": 17, "size": "64x64", "from_image": args.from_image},
+                     "colours": COLOURS, "shapes": SHAPES, "frames": 17, "size": "64x64", "from_image": args.from_image,
+                     "factorised": pipe.config.factorised and not args.from_image},
         "expected_text_effect": 0.4,
         **probe(pipe, args.seeds, args.from_image),
     }

@@ -58,13 +58,10 @@ def clips_and_captions() -> tuple[np.ndarray, list[str], list[tuple[str, str, in
 
 
 def displacement(frames: np.ndarray, colour: str, axis: int) -> float | None:
-    """First-to-last displacement (frame widths or heights) of the object of this colour, None if unseen."""
+    """First-to-last displacement (frame widths or heights) of the object of this colour along `axis`, None if unseen."""
     track = next((t for t in observe(frames).objects if t.colour == colour), None)
-    if track is None or not track.visible.any():
-        return None
-    seen = np.flatnonzero(track.visible)
-    along = track.x if axis == 0 else track.y
-    return float(along[seen[-1]] - along[seen[0]])
+    move = None if track is None else track.displacement
+    return None if move is None else move[axis]
 
 
 def trial(shift: float, steps: int, seeds: int, lr: float) -> dict:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kinema.evaluation.checker import check
+from kinema.evaluation.observe import observe
 from kinema.evaluation.validation import PERTURBATIONS, degrade, swapped_prompt, validate
 from kinema.world.render import render
 from kinema.world.sampling import sample_scene
@@ -31,6 +32,15 @@ def test_right_prompt_is_judged_right_and_each_wrong_attribute_is_named() -> Non
     wrong_direction = check(frames, "a medium red square moving left quickly")
     assert {v.attribute for v in wrong_direction.verdicts if not v.ok} == {"motion"}
     assert verdicts_by_attribute(wrong_direction)["motion"][0].observed == "right"
+
+
+def test_a_track_displacement_has_the_motion_sign_and_needs_two_sightings() -> None:
+    spec = SceneSpec((ObjectSpec("circle", "blue", "medium", "up", "fast", 0.5, 0.7),), "white")
+    (track,) = observe(render(spec, 17, 64, 64)).objects
+    dx, dy = track.displacement
+    assert dy < -0.2 and abs(dx) < 0.02  # image y grows downwards
+    (still,) = observe(render(spec, 1, 64, 64)).objects
+    assert still.displacement is None
 
 
 def test_every_motion_is_recognised_on_a_clean_render() -> None:

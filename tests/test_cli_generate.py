@@ -175,6 +175,16 @@ def test_choices_match_the_library() -> None:
     assert EDIT_NOISE_CHOICES == EDIT_NOISES
 
 
+def test_factorised_animates_the_image_the_same_seed_makes(model: Path, tmp_path: Path, capsys) -> None:
+    image, video, plain = tmp_path / "image.png", tmp_path / "video.png", tmp_path / "plain.png"
+    assert generate(capsys, model, "-o", str(image), "--seed", "4", "--frames", "1")[0] == 0
+    assert generate(capsys, model, "-o", str(video), "--seed", "4", "--factorised")[0] == 0
+    assert generate(capsys, model, "-o", str(plain), "--seed", "4", "--no-factorised")[0] == 0
+    first = read_video(image)[0][0].astype(int)
+    assert np.abs(read_video(video)[0][0] - first).max() <= 1  # the tiny VAE's round trip of a first frame is exact
+    assert np.abs(read_video(plain)[0][0] - first).max() > 1
+
+
 def test_help_lists_every_option(capsys) -> None:
     code = main(["generate", "--help"])
     out = capsys.readouterr().out
@@ -182,7 +192,7 @@ def test_help_lists_every_option(capsys) -> None:
     for option in ["PROMPT", "--output", "--model", "--size", "--frames", "--duration", "--steps", "--guidance",
                    "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--verbose", "--quiet",
                    "--image", "--last-image", "--extend", "--backward", "--loop", "--join", "--edit", "--strength",
-                   "--new-only", "--no-expand", "centre-cropped", "long video"]:
+                   "--new-only", "--no-expand", "--factorised", "--no-factorised", "centre-cropped", "long video"]:
         assert option in out, option
 
 

@@ -63,6 +63,23 @@ def test_progress_callback_counts_every_step(pipe) -> None:
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_factorised_text_to_video_samples_its_first_frame_as_the_image_it_would_make(pipe) -> None:
+    seen = []
+    video = pipe("a red ball moving left", num_frames=17, height=16, width=16, seed=5, num_inference_steps=3,
+                 factorised=True, callback=lambda i, n: seen.append((i, n)))
+    image = pipe("a red ball moving left", num_frames=1, height=16, width=16, seed=5, num_inference_steps=3)
+    torch.testing.assert_close(video.latents[:, :, :1], image.latents, atol=1e-5, rtol=0)  # the same noise, alone
+    assert seen == [(i, 6) for i in range(1, 7)]  # the image's steps, then the video's
+    assert video.metadata[0]["factorised"] is True
+    plain = pipe("a red ball moving left", num_frames=17, height=16, width=16, seed=5, num_inference_steps=3)
+    assert "factorised" not in plain.metadata[0] and not torch.allclose(plain.latents[:, :, :1], image.latents)
+    still = pipe("a red ball", num_frames=1, height=16, width=16, seed=5, num_inference_steps=3, factorised=True)
+    assert "factorised" not in still.metadata[0]  # an image is not factorised further
+    animated = pipe("a red ball", num_frames=17, height=16, width=16, seed=5, num_inference_steps=3, factorised=True,
+                    image=image.frames[0, 0])
+    assert "factorised" not in animated.metadata[0]  # a task that gives frames keeps them
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [

@@ -9,11 +9,16 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
+from kinema.data.sources import DIRECTIONAL_SCENES, WorldSource
+from kinema.data.world_stream import parse_buckets, world_batch
 from kinema.training.masks import parse_mask_mix, sample_given_masks
 from kinema.training.trainer import TrainConfig, train
+from kinema.world.sampling import sample_scene
+from kinema.world.spec import DIRECTIONS
 
 
 @pytest.fixture
@@ -141,13 +146,6 @@ def test_a_negative_motion_weight_is_refused() -> None:
 
 
 def test_motion_focus_draws_its_share_of_steps_from_one_object_directional_scenes() -> None:
-    import numpy as np
-
-    from kinema.data.sources import DIRECTIONAL_SCENES, WorldSource
-    from kinema.data.world_stream import parse_buckets, world_batch
-    from kinema.world.sampling import sample_scene
-    from kinema.world.spec import DIRECTIONS
-
     for seed in range(20):
         scene = sample_scene(seed, dist=DIRECTIONAL_SCENES)
         assert len(scene.objects) == 1 and scene.objects[0].motion in DIRECTIONS

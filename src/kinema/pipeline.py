@@ -59,6 +59,7 @@ class PipelineConfig:
     sampler: str = "euler"
     timestep_shift: float = 1.0
     max_text_tokens: int = 64
+    factorised: bool = False  # text to video samples its first frame as an image first (KinemaPipeline.first_frame)
 
     def __post_init__(self) -> None:
         if not self.sizes or not self.frame_counts:
@@ -196,6 +197,7 @@ class KinemaPipeline:
         strength: float | None = None,
         edit_noise: str = "inverted",
         expand: bool | Callable[[str], str] = False,
+        factorised: bool | None = None,
     ) -> GenerationOutput:
         """Generate num_videos videos from consecutive seeds in one batched run; the task arguments pick the task.
 
@@ -214,7 +216,8 @@ class KinemaPipeline:
         Inputs of another size are scaled to cover and centre-cropped (metadata "input_rules"); an
         open height/width follows the first input's aspect. expand=True applies the world's prompt
         expansion, a callable is an external rewriter (an LLM); the text used is metadata "caption".
-        callback(step, total) counts steps over the whole job."""
+        factorised (default: the model's config) makes text to video sample its first frame as an
+        image and then animate it (`first_frame`). callback(step, total) counts steps over the whole job."""
         caption = self.caption_for(prompt, expand)
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
         scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
@@ -227,14 +230,17 @@ class KinemaPipeline:
         low_level = self.low_level_given(request, given_latents, given_mask)
         seed = seed if seed is not None else random.randrange(2**31)
         sampler_name = sampler or self.config.sampler
+        factorised = (self.config.factorised if factorised is None else factorised) and self.factorises(request, low_level)
         started = time.perf_counter()
         frames, latents = self.render(request, caption, negative_prompt, steps, scale, seed, num_videos, sampler_name,
-                                      callback, low_level, edit_noise)
+                                      callback, low_level, edit_noise, factorised)
         shared = {"model": self.config.name, "prompt": prompt, "caption": caption, "negative_prompt": negative_prompt or "",
                   "steps": steps, "guidance_scale": scale, "sampler": sampler_name, "fps": self.config.fps,
                   "seconds": round(time.perf_counter() - started, 3), **describe_task(request, frames)}
         if request.strength is not None:
             shared["edit_noise"] = edit_noise
+        if factorised:
+            shared["factorised"] = True
         metadata = [{**shared, "seed": seed + i} for i in range(num_videos)]
         return GenerationOutput(frames, latents, metadata, stitch(request, frames))
 
@@ -251,10 +257,17 @@ class KinemaPipeline:
                              "last_image=, extend=, loop=, join= or video= instead")
         return given_latents, given_mask
 
+    @staticmethod
+    def factorises(request: TaskRequest, low_level: tuple[torch.Tensor, torch.Tensor] | None) -> bool:
+        """Whether a request's first window starts from nothing, so that its first frame can be sampled as an image."""
+        plan = request.plan
+        first = plan.windows[0]
+        return plan.task == "text-to-video" and low_level is None and first.frames > 1 and not (first.head or first.tail)
+
     def render(self, request: TaskRequest, caption: str, negative_prompt: str | None, steps: int, scale: float,
                seed: int, num_videos: int, sampler_name: str, callback: Callable[[int, int], None] | None,
                low_level: tuple[torch.Tensor, torch.Tensor] | None,
-               edit_noise: str = "inverted") -> tuple[np.ndarray, torch.Tensor]:
+               edit_noise: str = "inverted", factorised: bool = False) -> tuple[np.ndarray, torch.Tensor]:
         """Run the plan's windows in order over one timeline; the output frames and every window's latents along time."""
         from kinema.flow.paths import interpolate
         from kinema.tasks.conditioning import encode_frames, window_given
@@ -269,6 +282,7 @@ class KinemaPipeline:
         schedules = [self.schedule(steps, request.strength if window.edit else 1.0) for window in plan.windows]
         inverting = [window.edit and edit_noise == "inverted" for window in plan.windows]
         total = sum((1 + invert) * (len(times) - 1) for times, invert in zip(schedules, inverting))
+        total += factorised * (len(schedules[0]) - 1)
         done, sampled = 0, []
 
         def progress_after(done: int) -> Callable | None:  # sampler callback -> callback(steps done in the job, total)
@@ -278,6 +292,10 @@ class KinemaPipeline:
             shape = self.vae.latent_shape(window.frames, height, width)
             noise = torch.stack([torch.randn(shape, generator=generator) for generator in generators])
             given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group)
+            if factorised and not sampled:
+                given_latents, given = self.first_frame(shape, seed, num_videos, times, conditional, unconditional, scale,
+                                                        sampler_name, progress_after(done))
+                done += len(times) - 1
             if window.edit:  # SDEdit: start from the clip's latents at t = strength
                 clean = encode_frames(self.vae, timeline[:, window.start : window.start + window.frames])
                 if invert:
@@ -291,6 +309,29 @@ class KinemaPipeline:
             self.decode_into(latents, timeline, window)
             sampled.append(latents)
         return timeline[:, plan.output[0] : plan.output[1]], torch.cat(sampled, dim=2)
+
+    def first_frame(self, shape: tuple[int, ...], seed: int, num_videos: int, times: torch.Tensor, conditional: dict,
+                    unconditional: dict, scale: float, sampler_name: str,
+                    progress: Callable | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Factorised text to video: (given latents, mask) holding a first latent frame sampled alone, as an image.
+
+        Which way an object goes is decided in the first sampling steps, where text to video must
+        also decide where the object is; image to video, given where it is, reads the direction
+        word better (docs/model-card.md). So the first frame is sampled as a one-frame video (the
+        model is trained on images too) with the noise that num_frames=1 draws for the same seed,
+        so it is the image that request makes, and the window is then sampled as image to video
+        from it. The causal VAE encodes a first frame on its own, so this latent is what image to
+        video would be given for that image.
+        """
+        image_shape = (shape[0], 1, *shape[2:])
+        noise = torch.stack([torch.randn(image_shape, generator=torch.Generator().manual_seed(seed + i))
+                             for i in range(num_videos)])
+        image = self.sample_window(noise, times, conditional, unconditional, scale, sampler_name, None, None, progress)
+        given_latents = image.new_zeros((num_videos, *shape))
+        given_latents[:, :, :1] = image
+        given = torch.zeros(num_videos, shape[1], dtype=torch.bool)
+        given[:, 0] = True
+        return given_latents, given
 
     def edit_start(self, clean: torch.Tensor, times: torch.Tensor, noise: torch.Tensor,
                    progress: Callable | None) -> torch.Tensor:

@@ -12,6 +12,7 @@ the task's definition wins (argparse's "resolve" conflict handler) rather than b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -70,6 +71,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guidance", type=float, metavar="X", help="classifier-free guidance scale (default: the model's)")
     parser.add_argument("--size", metavar="WxH", help="clip width x height (default: 64x64 when the model supports it)")
     parser.add_argument("--frames", type=int, metavar="F", help="frames per clip (default: 17 when the model supports it)")
+    parser.add_argument("--factorised", action=argparse.BooleanOptionalAction,
+                        help="text to video with the first frame made as an image first (default: the model's)")
     parser.add_argument("--classifier", metavar="DIR", help="world classifier folder for FVD (default: the shipped one)")
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (and the classifier)")
     parser.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where the JSON, Markdown and PNG go")
@@ -116,6 +119,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     folder = model_folder(args.model)
     pipe = KinemaPipeline.from_pretrained(folder)
+    if args.factorised is not None:
+        pipe.config = dataclasses.replace(pipe.config, factorised=args.factorised)
     classifier = None
     if not args.no_fvd:
         from kinema.evaluation.world_classifier import load_world_classifier

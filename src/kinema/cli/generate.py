@@ -106,6 +106,9 @@ def add_generate_parser(commands: argparse._SubParsersAction) -> None:
                         help="make N videos from seeds S, S+1, ..., written as OUT_0, OUT_1, ...")
     parser.add_argument("--sampler", choices=SAMPLER_CHOICES, help="ODE sampler (default: the model's)")
     parser.add_argument("--fps", type=float, metavar="X", help="frame rate of the written file (default: the model's)")
+    parser.add_argument("--factorised", action=argparse.BooleanOptionalAction,
+                        help="text to video: make the first frame as an image, then animate it; the model sets the "
+                             "default (kinema-world: on, it follows direction words better that way)")
     parser.add_argument("--no-expand", action="store_true",
                         help="condition on the prompt as typed, without rewriting it into the training caption style")
     parser.add_argument("--verbose", action="store_true", help="print the settings and the expanded prompt first")
@@ -163,7 +166,8 @@ def run_generate(args: argparse.Namespace) -> int:
     try:
         result = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=frames, height=height, width=width,
                       num_inference_steps=args.steps, guidance_scale=args.guidance, seed=seed,
-                      num_videos=args.variations, sampler=args.sampler, callback=bar, expand=expand, **task_kwargs)
+                      num_videos=args.variations, sampler=args.sampler, callback=bar, expand=expand,
+                      factorised=args.factorised, **task_kwargs)
     except ValueError as error:
         raise ValueError(_as_flags(str(error))) from None
     finally:

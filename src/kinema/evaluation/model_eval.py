@@ -199,7 +199,8 @@ def run_model_eval(pipe, sets: Sequence[str] = SET_NAMES, limit: int | None = No
     frames, height, width = eval_size(pipe, size, num_frames)
     settings = {"seeds": list(seeds), "steps": steps if steps is not None else pipe.config.steps,
                 "guidance": guidance if guidance is not None else pipe.config.guidance_scale,
-                "num_frames": frames, "size": f"{width}x{height}", "limit": limit, "sampler": pipe.config.sampler}
+                "num_frames": frames, "size": f"{width}x{height}", "limit": limit, "sampler": pipe.config.sampler,
+                "factorised": pipe.config.factorised}
     report = build_report(results, settings, model_name or pipe.config.name)
     if out_dir is not None:
         write_results(report, results, Path(out_dir))
@@ -282,4 +283,5 @@ def reproduce_command(report: dict) -> str:
     command = (f"kinema eval --set {'both' if len(sets) == 2 else sets[0]} --seeds {','.join(map(str, settings['seeds']))} "
                f"--steps {settings['steps']} --guidance {settings['guidance']} --size {settings['size']} "
                f"--frames {settings['num_frames']}")
+    command += " --factorised" if settings.get("factorised") else " --no-factorised"
     return command + (f" --limit {settings['limit']}" if settings["limit"] else "")

@@ -69,6 +69,14 @@ class ObjectTrack:
         return np.exp(np.polyval(fit, np.arange(len(self.area))))
 
     @property
+    def displacement(self) -> tuple[float, float] | None:
+        """(dx, dy) in widths and heights from the first to the last frame it is seen in; None if seen in fewer than two."""
+        seen = np.flatnonzero(self.visible)
+        if len(seen) < 2:
+            return None
+        return float(self.x[seen[-1]] - self.x[seen[0]]), float(self.y[seen[-1]] - self.y[seen[0]])
+
+    @property
     def full_area(self) -> float:
         """The area of the object when nothing hides it (a high quantile of its visible areas)."""
         return float(np.quantile(self.area[self.visible], 0.9)) if self.visible.any() else 0.0

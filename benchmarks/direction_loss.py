@@ -1,0 +1,97 @@
+"""Does a model's loss depend on which way its caption says? A cheap check to watch during training.
+
+`direction_probe.py` samples clips and tracks the object, which takes minutes; this asks the
+transformer directly. On 24 one-object world clips moving left, right, up or down (no wall, pan,
+weather or occluder: the direction word is what decides the motion), the flow loss at a time t near
+pure noise is computed with each clip's own caption and with its direction word flipped (left <->
+right, up <-> down), from the same noise. Reported: flipped loss / own loss, per mask and t.
+1.00 means the model does not read the word's sign; the model that memorised four clips in
+`direction_sign.py` reached 98x.
+
+Two masks: `none` (text-to-video) and `first` (the first latent frame given, image-to-video, where
+the first frame pins where the object starts, so only the word can say the way).
+
+    python benchmarks/direction_loss.py [--model DIR ...] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kinema.data.sources import DIRECTIONAL_SCENES
+from kinema.pipeline import KinemaPipeline
+from kinema.training.trainer import encode_batch, flow_training_loss
+from kinema.world.captions import canonical_caption
+from kinema.world.render import render
+from kinema.world.sampling import sample_scene
+
+RESULTS = Path(__file__).parent / "results"
+FLIP = {"left": "right", "right": "left", "up": "down", "down": "up"}
+TIMES = (0.98, 0.95, 0.9)
+CLIPS = 24
+
+
+def flip_direction(caption: str) -> str:
+    """The caption with its direction word turned round; everything else unchanged."""
+    return " ".join(FLIP.get(word, word) for word in caption.replace(",", " ,").split()).replace(" ,", ",")
+
+
+def loss_ratios(pipe: KinemaPipeline) -> dict[str, dict[str, float]]:
+    """Flipped-caption loss over own-caption loss, by mask and time."""
+    scenes = [sample_scene(1000 + i, dist=DIRECTIONAL_SCENES) for i in range(CLIPS)]
+    clips = np.stack([render(scene, 17, 64, 64) for scene in scenes])
+    captions = [canonical_caption(scene) for scene in scenes]
+    flipped = [flip_direction(caption) for caption in captions]
+    assert flipped != captions, "no direction word found in the captions"
+    latents, own = encode_batch(pipe.vae, pipe.text_encoder, clips, captions, torch.Generator().manual_seed(0), 0.0)
+    _, other = encode_batch(pipe.vae, pipe.text_encoder, clips, flipped, torch.Generator().manual_seed(0), 0.0)
+    ratios: dict[str, dict[str, float]] = {}
+    for mask in ("none", "first"):
+        given = torch.zeros(latents.shape[0], latents.shape[2], dtype=torch.bool)
+        given[:, 0] = mask == "first"
+        ratios[mask] = {}
+        for t in TIMES:
+            noise = torch.randn(latents.shape, generator=torch.Generator().manual_seed(9))
+            at = torch.full((latents.shape[0],), t)
+            with torch.no_grad():
+                right = flow_training_loss(pipe.transformer, latents, noise, at, own, given).item()
+                wrong = flow_training_loss(pipe.transformer, latents, noise, at, other, given).item()
+            ratios[mask][str(t)] = round(wrong / right, 3)
+    return ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", help="model folder; repeat to compare (default: the shipped model)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where direction_loss.json and .md go")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    models = args.model or [None]
+    results = []
+    for model in models:
+        pipe = KinemaPipeline.from_pretrained(model)
+        results.append({"model": model or "kinema-world (shipped)", "ratios": loss_ratios(pipe)})
+        print(json.dumps(results[-1]), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "direction_loss.json").write_text(json.dumps({"clips": CLIPS, "results": results}, indent=2) + "\n")
+    header = " | ".join(f"{mask} t={t}" for mask in ("none", "first") for t in TIMES)
+    rows = [f"| {r['model']} | " + " | ".join(f"{r['ratios'][mask][str(t)]:.3f}" for mask in ("none", "first") for t in TIMES)
+            + " |" for r in results]
+    (args.out / "direction_loss.md").write_text(
+        "# Direction word: flipped-caption loss ratio\n\n"
+        f"Flow loss with the direction word flipped over the loss with the clip's own caption, {CLIPS} one-object "
+        "world clips, same noise; `none` = text-to-video, `first` = first frame given. 1.00 = the word's sign "
+        "is not read.\n\n"
+        f"| model | {header} |\n|---|" + "---|" * (2 * len(TIMES)) + "\n" + "\n".join(rows) + "\n\n"
+        "Reproduce: `python benchmarks/direction_loss.py --model DIR`\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
