@@ -14,7 +14,8 @@ training times shifted by 2 (as the shipped model was trained) and once by 8, an
 Where the direction word matters is close to pure noise: from the first frame, the object's way is
 visible in the noisy latents by t = 0.8 (the loss there is as low with the wrong caption), so the
 sampler commits to a way in its first steps. Shifted by 2, about 1% of training times fall above
-t = 0.95; shifted by 8, about 19% (`shifted_share_above`). Measured (results/direction_sign.json):
+t = 0.95; shifted by 8, about 19% (`shifted_share_above`). Measured (results/direction_sign.json,
+on the model shipped before the direction runs, step 24,200):
 shifted by 2, "left" and "right" both went left from all three seeds and the wrong caption's loss
 was 1.55x the right one's (the 67% that went as told is the noise's doing); shifted by 8, every
 sample went as told and the wrong caption's loss was 98x.
