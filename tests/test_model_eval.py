@@ -172,6 +172,9 @@ def test_a_perfect_generator_scores_everything_right_and_a_colourless_one_does_n
     perfect = evaluate_model(RenderingPipe(prompts), prompts, seeds=(0, 1), classifier=classifier, progress=False)
     assert perfect.clips == 6 and perfect.all_right == 6 and perfect.combination_right == 6
     assert all(perfect.rate(name) in (1.0, None) for name in ATTRIBUTES)
+    by_count = perfect.direction_by_object_count()
+    assert sum(data["judged"] for data in by_count.values()) == perfect.judged["direction"]
+    assert all(data["rate"] == 1.0 for data in by_count.values())
     colourless = evaluate_model(RenderingPipe(prompts, spoil=greyscale), prompts, seeds=(0, 1),
                                 classifier=classifier, progress=False)
     assert colourless.rate("colour") < 0.5 and colourless.combination_right == 0
@@ -202,6 +205,8 @@ def test_run_model_eval_on_a_tiny_model_writes_every_attribute(tiny_model, class
         objects = sum(item.spec.count for item in prompt_set(name, 3))
         assert data["attributes"]["count"]["judged"] == 6 and data["attributes"]["colour"]["judged"] == 2 * objects
         assert data["fvd"] >= 0 and data["fvd_floor"] >= 0
+        by_count = data["direction_by_object_count"]
+        assert sum(entry["judged"] for entry in by_count.values()) == data["attributes"]["direction"]["judged"]
     assert "gap" in written["gap_seen_minus_heldout"]["colour"] and report["model"] == "tiny"
     table = (tmp_path / "model_eval.md").read_text()
     assert all(f"| {name} |" in table for name in ATTRIBUTES)

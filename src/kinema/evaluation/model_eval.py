@@ -50,6 +50,10 @@ class SetResult:
     right: Counter = field(default_factory=Counter)
     all_right: int = 0
     combination_right: int = 0
+    # Direction tallied by the number of objects in the scene: (judged, right) per count. Binding each
+    # direction word to the right object is what fails in scenes of two or three.
+    direction_judged: Counter = field(default_factory=Counter)
+    direction_right: Counter = field(default_factory=Counter)
     records: list[dict] = field(default_factory=list)
     fvd: float | None = None
     fvd_floor: float | None = None
@@ -59,6 +63,11 @@ class SetResult:
     def rate(self, attribute: str) -> float | None:
         return round(self.right[attribute] / self.judged[attribute], 4) if self.judged[attribute] else None
 
+    def direction_by_object_count(self) -> dict[str, dict]:
+        """{"1": {"rate", "right", "judged"}, "2": ...} for the scenes' object counts that had a direction to judge."""
+        return {str(count): {"rate": round(self.direction_right[count] / judged, 4), "right": self.direction_right[count],
+                             "judged": judged} for count, judged in sorted(self.direction_judged.items())}
+
     def to_dict(self) -> dict:
         attributes = {name: {"rate": self.rate(name), "right": self.right[name], "judged": self.judged[name]}
                       for name in (*ATTRIBUTES, *EXTRA_ATTRIBUTES)}
@@ -66,7 +75,7 @@ class SetResult:
             "set": self.name, "prompts": self.prompts, "clips": self.clips,
             "all_right": round(self.all_right / max(self.clips, 1), 4),
             "combination_right": round(self.combination_right / max(self.clips, 1), 4),
-            "attributes": attributes, "fvd": self.fvd, "fvd_floor": self.fvd_floor,
+            "attributes": attributes, "direction_by_object_count": self.direction_by_object_count(), "fvd": self.fvd, "fvd_floor": self.fvd_floor,
             "seconds_per_clip": round(self.seconds / max(self.clips, 1), 3), "records": self.records,
         }
 
@@ -148,6 +157,9 @@ def judge_clip(result: SetResult, item: EvalPrompt, clip: np.ndarray, fps: float
         for group in attribute_groups(verdict):
             result.judged[group] += 1
             result.right[group] += verdict.ok
+        if "direction" in attribute_groups(verdict):
+            result.direction_judged[len(item.spec.objects)] += 1
+            result.direction_right[len(item.spec.objects)] += verdict.ok
     probe = [v for v in report.verdicts if v.object == item.probe and v.attribute in ("colour", "shape", "motion")]
     combination = len(probe) == 3 and all(v.ok for v in probe)
     result.clips += 1
@@ -268,6 +280,12 @@ def markdown_table(report: dict) -> str:
     for key in ("fvd", "fvd_floor"):
         cells = ["n/a" if report["sets"][n][key] is None else f"{report['sets'][n][key]:.2f}" for n in names]
         lines.append(f"| {key} | " + " | ".join(cells) + " | |")
+    for name in names:
+        by_count = report["sets"][name].get("direction_by_object_count", {})
+        if by_count:
+            parts = [f"{count} object{'s' if count != '1' else ''} {data['rate']:.1%} (n={data['judged']})"
+                     for count, data in by_count.items()]
+            lines += ["", f"Direction on {name}, by objects in the scene: " + ", ".join(parts) + "."]
     if report["gap_seen_minus_heldout"]:
         worst = max(report["gap_seen_minus_heldout"].items(), key=lambda item: item[1]["gap"])
         lines += ["", f"Largest seen - heldout gap: {worst[0]} {worst[1]['gap']:+.1%} (allowed {report['max_gap']:.0%})."]

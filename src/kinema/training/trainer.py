@@ -52,7 +52,7 @@ class TrainConfig:
     masks: str = "none:0.5,first:0.2,first_k:0.1,last_k:0.1,both:0.1"
     timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
     motion_weight: float = 0.0  # weight of the error in frame-to-frame changes, next to the plain flow loss
-    motion_focus: float = 0.0  # share of world steps from one-object directional scenes (kinema.data.sources)
+    motion_focus: float = 0.0  # share of world steps from straight-line scenes (kinema.data.sources)
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
