@@ -57,8 +57,9 @@ FIELD_HELP: dict[str, str] = {
     "pure noise: on four memorised clips it was learnt at 8 and not at 2 (benchmarks/direction_sign.py)",
     "motion_weight": "add this weight times the error in frame-to-frame changes to the flow loss (0 = off): "
     "the plain loss is dominated by what every frame shares, this term counts only the motion",
-    "motion_focus": "share of steps (0-1) drawn from scenes of one to three objects, each moving in a straight line "
-    "or still, with no wall, pan or weather, where the direction words are what the caption decides (--data world only, no --cache)",
+    "motion_focus": "share of steps (0-1) drawn from scenes of one to three objects, each moving in a straight "
+    "line or still, with no wall, pan or weather, where the direction words are what the caption decides "
+    "(--data world only, no --cache)",
     "seed": "seed of the initial weights and of every step's clips, noise, times, masks and dropout "
     "(step k is always the same batch)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",

@@ -20,7 +20,7 @@ import numpy as np
 from kinema.data.world_stream import Bucket, world_batch
 from kinema.world.captions import caption, canonical_caption
 from kinema.world.sampling import WorldDistribution
-from kinema.world.spec import DIRECTIONS, MOTIONS
+from kinema.world.spec import DIRECTIONS
 
 # One to three objects, each moving in a straight line or still, nothing else moving: the scenes
 # where which way each object goes is what the caption's direction words decide. In the full world

@@ -75,7 +75,8 @@ class SetResult:
             "set": self.name, "prompts": self.prompts, "clips": self.clips,
             "all_right": round(self.all_right / max(self.clips, 1), 4),
             "combination_right": round(self.combination_right / max(self.clips, 1), 4),
-            "attributes": attributes, "direction_by_object_count": self.direction_by_object_count(), "fvd": self.fvd, "fvd_floor": self.fvd_floor,
+            "attributes": attributes, "direction_by_object_count": self.direction_by_object_count(),
+            "fvd": self.fvd, "fvd_floor": self.fvd_floor,
             "seconds_per_clip": round(self.seconds / max(self.clips, 1), 3), "records": self.records,
         }
 
