@@ -43,8 +43,6 @@ CLIPS = 24
 # One object in a straight line and nothing else moving (the training focus scenes before step 32,200).
 ONE_OBJECT_SCENES = WorldDistribution(object_counts=(1,), object_count_weights=(1.0,), motions=tuple(DIRECTIONS),
                                       p_occluder=0.0, p_camera_pan=0.0, p_weather=0.0)
-
-
 TWO_OBJECT_SCENES = replace(ONE_OBJECT_SCENES, object_counts=(2,))
 
 

@@ -155,10 +155,11 @@ def judge_clip(result: SetResult, item: EvalPrompt, clip: np.ndarray, fps: float
     """Check one generated clip against its scene, add it to the tallies, and return its record."""
     report = check(clip, item.spec, fps=fps)
     for verdict in report.verdicts:
-        for group in attribute_groups(verdict):
+        groups = attribute_groups(verdict)
+        for group in groups:
             result.judged[group] += 1
             result.right[group] += verdict.ok
-        if "direction" in attribute_groups(verdict):
+        if "direction" in groups:
             result.direction_judged[len(item.spec.objects)] += 1
             result.direction_right[len(item.spec.objects)] += verdict.ok
     probe = [v for v in report.verdicts if v.object == item.probe and v.attribute in ("colour", "shape", "motion")]
