@@ -16,7 +16,7 @@ direction words are swapped ("a red ball moving left and a blue star moving up" 
 ... up ... blue ... left"), with the first frame given. The caption keeps the same words, so only a
 model that ties each word to its object tells them apart.
 
-    python benchmarks/direction_loss.py [--model DIR ...] [--out benchmarks/results]
+    python benchmarks/direction_loss.py [--model DIR --label NAME ...] [--append] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -97,30 +97,41 @@ def loss_ratios(pipe: KinemaPipeline, scenes: list, change, masks) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="model folder; repeat to compare (default: the shipped model)")
+    parser.add_argument("--label", action="append", help="the name of each --model's row (default: its path)")
+    parser.add_argument("--append", action="store_true", help="keep the rows already in --out (a row of the same name is replaced)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where direction_loss.json and .md go")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     models = args.model or [None]
-    results = []
-    for model in models:
+    labels = args.label or [model or "kinema-world (shipped)" for model in models]
+    if len(labels) != len(models):
+        parser.error(f"give one --label per --model ({len(models)} models, {len(labels)} labels)")
+    path = args.out / "direction_loss.json"
+    results = json.loads(path.read_text())["results"] if args.append and path.exists() else []
+    for model, label in zip(models, labels):
         pipe = KinemaPipeline.from_pretrained(model)
-        results.append({"model": model or "kinema-world (shipped)", "ratios": all_ratios(pipe)})
+        results = [r for r in results if r["model"] != label] + [{"model": label, "ratios": all_ratios(pipe)}]
         print(json.dumps(results[-1]), flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "direction_loss.json").write_text(json.dumps({"clips": CLIPS, "results": results}, indent=2) + "\n")
+    write_report(results, args.out)
+
+
+def write_report(results: list[dict], out: Path) -> None:
+    """direction_loss.json and a Markdown table, one row per model."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "direction_loss.json").write_text(json.dumps({"clips": CLIPS, "results": results}, indent=2) + "\n")
     groups = ("none", "first", "swapped")
     header = " | ".join(f"{group} t={t}" for group in groups for t in TIMES)
     rows = [f"| {r['model']} | " + " | ".join(cell(r["ratios"], group, t) for group in groups for t in TIMES) + " |"
             for r in results]
-    (args.out / "direction_loss.md").write_text(
+    (out / "direction_loss.md").write_text(
         "# Direction word: flipped-caption loss ratio\n\n"
         f"Flow loss with the direction word flipped over the loss with the clip's own caption, {CLIPS} one-object "
         "world clips, same noise; `none` = text-to-video, `first` = first frame given. 1.00 = the word's sign "
         f"is not read. `swapped`: {CLIPS} two-object clips, first frame given, the objects' direction words "
         "exchanged; 1.00 = the words are not tied to their objects.\n\n"
         f"| model | {header} |\n|---|" + "---|" * (len(groups) * len(TIMES)) + "\n" + "\n".join(rows) + "\n\n"
-        "Reproduce: `python benchmarks/direction_loss.py --model DIR`\n"
+        "Reproduce: `python benchmarks/direction_loss.py --model DIR --label NAME --append`\n"
     )
 
 

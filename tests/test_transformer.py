@@ -221,6 +221,7 @@ def test_a_fresh_model_learns_out_of_its_zero_init() -> None:
         (dict(patch_size=(1, 0, 2)), "three positive integers"),
         (dict(depth=0), "depth must be a positive integer"),
         (dict(text_pool_heads=-1), "text_pool_heads must be 0"),
+        (dict(text_refiner_depth=-1), "text_refiner_depth must be 0"),
     ],
 )
 def test_config_validation_names_the_problem(changes: dict, message: str) -> None:
@@ -301,6 +302,29 @@ def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: Diffu
     assert torch.isfinite(pooled(**data)).all()  # an all-padding caption pools to zeros, not NaN
     queries = pooled.text_pool.queries
     assert not torch.allclose(queries[0], queries[1])  # equal heads would stay equal under training
+
+
+@torch.no_grad()
+def test_text_refiner_starts_closed_then_reads_word_order_and_only_real_tokens(trained_like: DiffusionTransformer, tmp_path) -> None:
+    from kinema.training.trainer import load_initial_weights
+
+    save_transformer(trained_like, tmp_path / "no-refiner", dtype=torch.float32)
+    refined = DiffusionTransformer(dataclasses.replace(TINY, text_refiner_depth=2)).eval()
+    load_initial_weights(refined, tmp_path / "no-refiner", "tiny-test")  # a folder saved before the refiner existed
+    data = make_inputs(TINY)
+    assert torch.equal(refined(**data), trained_like(**data))  # closed at the start: the same model
+
+    perturb_zero_init(refined, seed=1)
+    out = refined(**data)
+    assert (out - trained_like(**data)).abs().max() > 1e-3
+    reordered = dict(data, text_states=data["text_states"][:, [1, 0, 2, 3, 4, 5]])  # two real words swapped
+    assert (refined(**reordered) - out).abs().max() > 1e-4  # the refiner reads word order...
+    assert torch.allclose(trained_like(**reordered), trained_like(**data), atol=1e-6)  # ...cross-attention alone cannot
+    padded = dict(data, text_states=data["text_states"].clone())
+    padded["text_states"][0, 3:] = 100 * torch.randn(3, TINY.text_dim)  # masked tokens stay unseen
+    assert torch.allclose(refined(**padded), out, atol=1e-6)
+    data["text_mask"][0] = False
+    assert torch.isfinite(refined(**data)).all()  # an all-padding caption is no NaN
 
 
 def test_init_refuses_a_folder_of_another_architecture(trained_like: DiffusionTransformer, tmp_path) -> None:

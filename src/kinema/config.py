@@ -133,6 +133,9 @@ class TransformerConfig:
     # Learned attention-pooling queries over the text tokens, added to the adaLN conditioning next to
     # the pooled sentence vector (0 = none: models saved before this option load unchanged).
     text_pool_heads: int = 0
+    # Self-attention blocks along the projected caption tokens before cross-attention, so a word's
+    # state can say which object it belongs to (`TextRefiner`; 0 = none, as in models saved before it).
+    text_refiner_depth: int = 0
 
     def __post_init__(self) -> None:
         if self.prediction not in ("sample", "velocity"):
@@ -151,6 +154,8 @@ class TransformerConfig:
                 f"head_dim = width / heads = {head_dim} must be even and at least 6 so 3D RoPE can give time, "
                 f"height and width at least one channel pair each; choose heads in {self._head_options()}"
             )
+        if self.text_refiner_depth < 0:
+            raise ValueError(f"text_refiner_depth must be 0 (off) or a positive number of blocks; got {self.text_refiner_depth}")
         if self.text_pool_heads < 0:
             raise ValueError(f"text_pool_heads must be 0 (off) or a positive number of queries; got {self.text_pool_heads}")
         if self.rope_theta <= 1.0:
@@ -178,10 +183,11 @@ class TransformerConfig:
 TRANSFORMER_PRESETS: dict[str, TransformerConfig] = {
     "tiny-test": TransformerConfig(latent_channels=4, patch_size=(1, 1, 1), width=32, depth=2, heads=2, ffn_dim=64, text_dim=384),
     # The default model, over the world-8x VAE's 16-channel latents: a 2x2 latent patch is 16x16 pixels,
-    # so a 64x64x17 clip is 5 x 4 x 4 = 80 tokens (tokens dominate CPU training cost). ~10M parameters.
-    # Four text-pooling queries (since step 18,700: direction words were not reaching the conditioning).
+    # so a 64x64x17 clip is 5 x 4 x 4 = 80 tokens (tokens dominate CPU training cost). ~11M parameters.
+    # Four text-pooling queries (since step 18,700: direction words were not reaching the conditioning);
+    # two text-refiner blocks (since step 36,700: direction words were not tied to their objects).
     "world-s": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=256, depth=8, heads=4, ffn_dim=1024,
-                                 text_dim=384, text_pool_heads=4),
+                                 text_dim=384, text_pool_heads=4, text_refiner_depth=2),
     # Shaped like Wan2.1-T2V-1.3B (UMT5-XXL text states of 4096): for scale tests and FSDP, never trained here.
     "wan-1.3b": TransformerConfig(latent_channels=16, patch_size=(1, 2, 2), width=1536, depth=30, heads=12, ffn_dim=8960, text_dim=4096),
 }

@@ -201,6 +201,64 @@ class TextAttentionPool(nn.Module):
         return self.out(pooled.flatten(1))  # (B, width)
 
 
+class TextRefiner(nn.Module):
+    """Self-attention blocks along the caption's projected tokens (B, L, D), in word order (1D RoPE).
+
+    Cross-attention reads the caption as an unordered set of token states, and the frozen encoder's
+    state of a direction word hardly depends on the object it follows (the same word after one object
+    and after the other: cosine 0.96, `benchmarks/text_separation.py`), so nothing tells the video
+    which object a direction word belongs to. Attending along the caption lets a word's state take in
+    its neighbours (HunyuanVideo's token refiner does the same job). Both residual branches start at
+    zero, so a model given these blocks starts exactly where it was without them.
+    """
+
+    def __init__(self, width: int, heads: int, hidden: int, depth: int, theta: float = 10000.0) -> None:
+        super().__init__()
+        self.heads, self.head_dim, self.theta = heads, width // heads, theta
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({
+                "attn_norm": nn.LayerNorm(width, eps=1e-6),
+                "qkv": nn.Linear(width, 3 * width, bias=False),
+                "attn_out": nn.Linear(width, width, bias=False),
+                "mlp_norm": nn.LayerNorm(width, eps=1e-6),
+                "mlp": GatedMLP(width, hidden),
+            })
+            for _ in range(depth)
+        )  # fmt: skip
+
+    def zero_outputs(self) -> None:
+        """Close every residual branch (call after any re-initialisation of the linears)."""
+        for block in self.blocks:
+            nn.init.zeros_(block["attn_out"].weight)
+            nn.init.zeros_(block["mlp"].out.weight)
+
+    def rotations(self, length: int, device: torch.device) -> torch.Tensor:
+        """Unit complex rotations (L, head_dim / 2) for positions 0..L-1."""
+        frequencies = self.theta ** (-torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim)
+        angles = torch.arange(length, dtype=torch.float64)[:, None] * frequencies  # (L, hd/2)
+        return torch.polar(torch.ones_like(angles), angles).to(device, torch.complex64)
+
+    def forward(self, text: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """text (B, L, D), mask (B, L) bool with True = real token, or None for all real."""
+        batch, length, width = text.shape
+        rotations = self.rotations(length, text.device)[:, None, None, :]  # (L, 1, 1, hd/2)
+        attention_mask = None
+        if mask is not None:
+            # Every token may attend to itself, so an all-padding caption (dropped for guidance) is no NaN.
+            itself = torch.eye(length, dtype=torch.bool, device=text.device)
+            attention_mask = mask[:, None, None, :] | itself  # (B, 1, L, L)
+        for block in self.blocks:
+            qkv = block["qkv"](block["attn_norm"](text)).view(batch, length, 3, self.heads, self.head_dim)
+            qk, v = qkv[:, :, :2], qkv[:, :, 2]  # (B, L, 2, heads, hd), (B, L, heads, hd)
+            q, k = apply_rotary(qk * rms_scale(qk), rotations).unbind(2)  # each (B, L, heads, hd)
+            attended = F.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=attention_mask
+            )  # (B, heads, L, hd)
+            text = text + block["attn_out"](attended.transpose(1, 2).reshape(batch, length, width))
+            text = text + block["mlp"](block["mlp_norm"](text))
+        return text  # (B, L, D)
+
+
 class TimestepEmbedder(nn.Module):
     """t in [0, 1] -> sinusoidal features -> two-layer SiLU MLP -> (B, D)."""
 

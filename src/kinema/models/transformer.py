@@ -4,8 +4,9 @@ Latents (B, C, F, H, W) are cut into (pt, ph, pw) patches, one token each, posit
 (so any duration, size and aspect ratio runs). Every block is adaLN-zero-modulated self-attention
 with QK-norm, cross-attention to the text tokens, and a gated MLP. The conditioning vector is the
 timestep embedding plus a projection of the pooled text (and, with `text_pool_heads`, learned
-attention pools of the text tokens). Latent frames that are given (image-to-video,
-extension, looping) enter clean and carry a learned flag embedding.
+attention pools of the text tokens). With `text_refiner_depth`, the projected text tokens first
+attend to each other in word order, so a word can carry which object it belongs to. Latent frames
+that are given (image-to-video, extension, looping) enter clean and carry a learned flag embedding.
 
 The output is the raw network prediction: the clean latent x0 when `config.prediction == "sample"`,
 the velocity v = noise - x0 when it is "velocity". Converting between them is the flow code's job;
@@ -28,6 +29,7 @@ from kinema.models.layers import (
     RotaryEmbedding3D,
     SelfAttention,
     TextAttentionPool,
+    TextRefiner,
     TimestepEmbedder,
     gated_residual,
     modulate,
@@ -102,6 +104,10 @@ class DiffusionTransformer(nn.Module):
         self.text_pool = TextAttentionPool(config.text_dim, config.text_pool_heads, width) if config.text_pool_heads else None
         self.modulation = nn.Linear(width, MODULATIONS * width)  # adaLN-single: shared by all blocks
         self.text_projection = nn.Sequential(nn.Linear(config.text_dim, width), nn.GELU(approximate="tanh"), nn.Linear(width, width))
+        self.text_refiner = (
+            TextRefiner(width, config.heads, config.mlp_hidden, config.text_refiner_depth, config.rope_theta)
+            if config.text_refiner_depth else None
+        )
         # A learned text token every sample can attend to: an all-padding caption (dropped for guidance)
         # still has one key, so attention never normalises over nothing (NaN).
         self.null_text = nn.Parameter(torch.zeros(1, 1, width))
@@ -127,6 +133,8 @@ class DiffusionTransformer(nn.Module):
         nn.init.normal_(self.null_text, std=0.02)
         if self.text_pool is not None:
             nn.init.zeros_(self.text_pool.out.weight)  # starts closed: see TextAttentionPool
+        if self.text_refiner is not None:
+            self.text_refiner.zero_outputs()
         zero = [self.modulation, self.final.modulation, self.final.head] + [block.cross_attn.out for block in self.blocks]
         for layer in zero:  # every residual branch starts closed: each block is the identity, the output 0
             nn.init.zeros_(layer.weight)
@@ -226,6 +234,8 @@ class DiffusionTransformer(nn.Module):
         modulation = self.modulation(F.silu(condition)).view(batch, MODULATIONS, -1)  # (B, 6, D)
 
         text = self.text_projection(text_states)  # (B, L, D)
+        if self.text_refiner is not None:
+            text = self.text_refiner(text, text_mask)
         text = torch.cat([self.null_text.expand(batch, -1, -1).to(text.dtype), text], dim=1)  # (B, 1 + L, D)
         attention_mask = None
         if text_mask is not None:

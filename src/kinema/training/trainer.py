@@ -290,11 +290,16 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True, init:
     return metrics
 
 
+# Parts a model folder may lack and still initialise the preset: each starts closed (zero output),
+# so the model starts exactly as the folder's. Config field -> parameter name prefix.
+ADDABLE_PARTS = {"text_pool_heads": "text_pool.", "text_refiner_depth": "text_refiner."}
+
+
 def load_initial_weights(model, init: str | Path, preset: str) -> None:
     """Copy a model folder's transformer weights into `model`; its architecture must be the preset's.
 
-    A folder saved without the preset's text-pooling queries is accepted: the pool starts closed
-    (zero output), so the model starts exactly as the folder's.
+    A folder saved without some of the preset's `ADDABLE_PARTS` (text-pooling queries, text refiner)
+    is accepted: those parts start closed, so the model starts exactly as the folder's.
     """
     from dataclasses import replace
 
@@ -302,13 +307,12 @@ def load_initial_weights(model, init: str | Path, preset: str) -> None:
 
     folder = Path(init) / "transformer" if (Path(init) / "transformer").is_dir() else Path(init)
     initial = load_transformer(folder)
-    only_adds_pool = initial.config.text_pool_heads == 0 and (
-        replace(initial.config, text_pool_heads=model.config.text_pool_heads) == model.config)
-    if initial.config != model.config and not only_adds_pool:
+    added = {field: prefix for field, prefix in ADDABLE_PARTS.items() if getattr(initial.config, field) == 0}
+    if replace(initial.config, **{field: getattr(model.config, field) for field in added}) != model.config:
         raise ValueError(f"--init {init}: its transformer is not the {preset!r} preset; pass --transformer to match "
                          f"its architecture, or another model folder")
     missing, unexpected = model.load_state_dict(initial.state_dict(), strict=False)
-    if unexpected or any(not name.startswith("text_pool.") for name in missing):
+    if unexpected or any(not name.startswith(tuple(added.values())) for name in missing):
         raise ValueError(f"--init {init}: weights do not fit the {preset!r} preset (missing {missing}, unexpected {unexpected})")
 
 
