@@ -127,12 +127,12 @@ def binding(encoder, pairs: list[tuple[str, str]]) -> dict:
     first, second, mask = encoded.states[:n], encoded.states[n:], encoded.mask[:n]
     aligned = (encoded.mask[:n].sum(1) == encoded.mask[n:].sum(1)).tolist()
     change = (first - second).norm(dim=-1) / first.norm(dim=-1).clamp_min(1e-6) * mask.float()
+    cos = torch.nn.functional.cosine_similarity
     cosines, others = [], []
     for i in range(n):
         if not aligned[i]:
             continue
         p, q = sorted(change[i].topk(2).indices.tolist())
-        cos = torch.nn.functional.cosine_similarity
         cosines += [float(cos(first[i, p], second[i, q], dim=0)), float(cos(first[i, q], second[i, p], dim=0))]
         rest = mask[i].clone()
         rest[[p, q]] = False
