@@ -282,19 +282,28 @@ def test_parameter_counts_of_the_presets() -> None:
     assert 1.2e9 < wan_shaped < 1.6e9, f"wan-1.3b has {wan_shaped:,} parameters"
 
 
-@torch.no_grad()
-def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: DiffusionTransformer, tmp_path) -> None:
+def grown_from(trained_like: DiffusionTransformer, tmp_path, **part) -> tuple[DiffusionTransformer, dict]:
+    """`trained_like` given a new part (e.g. text_pool_heads=2) through --init from a folder saved without it.
+
+    Checks the part starts closed (the same outputs), then opens it as training would; returns the
+    grown model and the inputs it was checked on.
+    """
     from kinema.training.trainer import load_initial_weights
 
-    save_transformer(trained_like, tmp_path / "no-pool", dtype=torch.float32)
-    pooled = DiffusionTransformer(dataclasses.replace(TINY, text_pool_heads=2)).eval()
-    load_initial_weights(pooled, tmp_path / "no-pool", "tiny-test")  # a folder saved before the pool existed
+    save_transformer(trained_like, tmp_path / "without", dtype=torch.float32)
+    grown = DiffusionTransformer(dataclasses.replace(TINY, **part)).eval()
+    load_initial_weights(grown, tmp_path / "without", "tiny-test")
     data = make_inputs(TINY)
-    assert torch.equal(pooled(**data), trained_like(**data))  # closed at the start: the same model
+    assert torch.equal(grown(**data), trained_like(**data))  # closed at the start: the same model
+    perturb_zero_init(grown, seed=1)
+    assert (grown(**data) - trained_like(**data)).abs().max() > 1e-3
+    return grown, data
 
-    perturb_zero_init(pooled, seed=1)
+
+@torch.no_grad()
+def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: DiffusionTransformer, tmp_path) -> None:
+    pooled, data = grown_from(trained_like, tmp_path, text_pool_heads=2)
     out = pooled(**data)
-    assert (out - trained_like(**data)).abs().max() > 1e-3
     padded = dict(data, text_states=data["text_states"].clone())
     padded["text_states"][0, 3:] = 100 * torch.randn(3, TINY.text_dim)  # masked tokens stay unseen
     assert torch.allclose(pooled(**padded), out, atol=1e-6)
@@ -306,17 +315,8 @@ def test_text_pool_starts_closed_then_reads_only_real_tokens(trained_like: Diffu
 
 @torch.no_grad()
 def test_text_refiner_starts_closed_then_reads_word_order_and_only_real_tokens(trained_like: DiffusionTransformer, tmp_path) -> None:
-    from kinema.training.trainer import load_initial_weights
-
-    save_transformer(trained_like, tmp_path / "no-refiner", dtype=torch.float32)
-    refined = DiffusionTransformer(dataclasses.replace(TINY, text_refiner_depth=2)).eval()
-    load_initial_weights(refined, tmp_path / "no-refiner", "tiny-test")  # a folder saved before the refiner existed
-    data = make_inputs(TINY)
-    assert torch.equal(refined(**data), trained_like(**data))  # closed at the start: the same model
-
-    perturb_zero_init(refined, seed=1)
+    refined, data = grown_from(trained_like, tmp_path, text_refiner_depth=2)
     out = refined(**data)
-    assert (out - trained_like(**data)).abs().max() > 1e-3
     reordered = dict(data, text_states=data["text_states"][:, [1, 0, 2, 3, 4, 5]])  # two real words swapped
     assert (refined(**reordered) - out).abs().max() > 1e-4  # the refiner reads word order...
     assert torch.allclose(trained_like(**reordered), trained_like(**data), atol=1e-6)  # ...cross-attention alone cannot
