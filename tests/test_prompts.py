@@ -95,6 +95,15 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball moving away from the camera", scene(obj("circle", motion="shrink"))),
     ("a green ball zooming left", scene(obj("circle", "green", motion="left", speed="fast"))),
     ("a snail-slow star crawling up", scene(obj("star", motion="up", speed="slow"), unknown=("snail",))),
+    # A speed or motion standing before its noun describes that noun, not the object before it.
+    ("a fast red ball and a slow blue ball", scene(obj("circle", "red", speed="fast"), obj("circle", "blue", speed="slow"))),
+    ("a spinning red star and a bouncing blue ball",
+     scene(obj("star", "red", motion="spin"), obj("circle", "blue", motion="bounce"))),
+    ("a rising ball and a falling square", scene(obj("circle", motion="up"), obj("square", motion="down"))),
+    ("a red ball and a slowly spinning star", scene(obj("circle", "red"), obj("star", motion="spin", speed="slow"))),
+    ("a red ball, moving left quickly, and a star", scene(obj("circle", "red", motion="left", speed="fast"), obj("star"))),
+    # The count of a noun the world does not know stays with it.
+    ("two cats and a ball", scene(obj("circle"), unknown=("cats",))),
 ]  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 The analytic checker judges a generated video against these attributes, and prompt expansion
 fills in what they leave open. The reader is a small left-to-right pass over words and set
 phrases: colour and size adjectives wait for the next shape noun, motion and speed attach to the
-nearest object before them (or the next one if none precedes), and camera, weather and
+nearest object before them (or the next one if none precedes, or if they stand before its noun:
+"a ball and a fast red square", "a spinning star"), and camera, weather and
 background phrases are scene-level, so "moving up while the camera pans left" moves the object
 up and the camera left. A plural noun followed by "one ..." phrases is split into its members
 ("two balls, one red moving left and one blue moving right"). Words it cannot place are
@@ -161,6 +162,10 @@ STOPWORDS: frozenset[str] = frozenset(
     animation animated image picture gif movie film theres heres""".split()
 )
 PUNCTUATION = ".,;:!?"
+# Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
+# speed in such a run describes the noun that ends it, not the object before.
+PRENOMINAL_KINDS: frozenset[str] = frozenset({"colour", "size", "shape_adj", "speed", "motion", "direction"})
+NOUN_KINDS: frozenset[str] = frozenset({"shape", "generic", "something"})
 # Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").
 SCENE_KINDS: frozenset[str] = frozenset(
     {"background", "tone", "bg_noun", "weather", "occluder", "camera", "camera_none"}
@@ -285,9 +290,10 @@ class _Reader:
         self.member: _Group | None = None  # the member now being described
         self.described = 0  # members described so far
         self.previous_kind = ""
+        self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
 
-    def feed(self, text: str, word: _Word | None, following: _Word | None) -> None:
-        """Consume one word or phrase, knowing the next one for the few look-ahead rules."""
+    def feed(self, text: str, word: _Word | None, following: _Word | None, before_noun: bool = False) -> None:
+        """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
         kind = word.kind if word is not None else "unknown"
         if kind == "stop":
             return
@@ -299,6 +305,7 @@ class _Reader:
             self.weather_tail = 2  # "snow is falling (down)" says nothing about the objects
             return
         self.weather_tail = 0
+        self.before_noun = before_noun
         handler = getattr(self, f"_on_{kind}")
         handler(text, word, following)
         if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():
@@ -339,6 +346,8 @@ class _Reader:
 
     def _on_count(self, text: str, word: _Word, following: _Word | None) -> None:
         self.postposed = None
+        if self.pending.saw_unknown and not self.pending.has_attributes():
+            self.pending = _Group()  # "two cats and a ball": the two went to the cats, not the ball
         if text == "one" and following is not None and following.kind in ("colour", "size", "shape_adj"):
             member = self._next_member()
             if member is not None:
@@ -436,6 +445,8 @@ class _Reader:
 
     def _motion_targets(self, word: _Word) -> list[_Group]:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
+        if self.before_noun:
+            return [self._adjective_target()]  # "a ball and a *spinning* star"
         pending = self.pending
         if pending.has_attributes() or (pending.count is not None and not self.groups):
             return [pending]
@@ -539,8 +550,23 @@ def parse_prompt(text: str) -> SceneAttributes:
     reader = _Reader()
     for index, (surface, word) in enumerate(words):
         following = words[index + 1][1] if index + 1 < len(words) else None
-        reader.feed(surface, word, following)
+        reader.feed(surface, word, following, _before_noun(words, index))
     return reader.result()
+
+
+def _before_noun(words: list[tuple[str, _Word | None]], index: int) -> bool:
+    """Whether words[index] opens a run of modifiers that a shape noun ends ("fast spinning red ball").
+
+    Only direction verbs ("a *falling* star") count among directions: "moving left ball" is not English.
+    """
+    for _, word in words[index:]:
+        if word is None:
+            return False
+        if word.kind in NOUN_KINDS:
+            return True
+        if word.kind not in PRENOMINAL_KINDS or (word.kind == "direction" and not word.verb):
+            return False
+    return False
 
 
 def complete_scene(attrs: SceneAttributes) -> SceneAttributes:
