@@ -264,12 +264,13 @@ def test_prompt_expansion_is_printed_and_can_be_turned_off(model: Path, tmp_path
     pytest.importorskip("kinema.world.expansion", reason="kinema.world.expansion is not in this checkout yet")
     from kinema.world.expansion import expand_prompt
 
-    prompt = "a red ball zorbling"
+    prompt = "a red ball zorbling leftt"
     argv = ["generate", prompt, "--model", str(model), "--size", "16x16", "--quiet", "--frames", "1", "--seed", "0"]
     assert main([*argv, "-o", str(tmp_path / "expanded.png"), "--verbose"]) == 0
     err = capsys.readouterr().err
     expansion = expand_prompt(prompt)
     assert f"expanded:  {expansion.caption}" in err and "zorbling" in err
+    assert "read 'leftt' as 'left'" in err and "moving left" in expansion.caption
     assert read_video_metadata(tmp_path / "expanded.png")["caption"] == expansion.caption
     assert main([*argv, "-o", str(tmp_path / "typed.png"), "--no-expand", "--verbose"]) == 0
     err = capsys.readouterr().err

@@ -248,6 +248,9 @@ def prompt_expansion(args: argparse.Namespace) -> bool:
               file=sys.stderr)
         return False
     expansion = expand_prompt(args.prompt)
+    if expansion.corrected:
+        readings = ", ".join(f"{typed!r} as {known!r}" for typed, known in expansion.corrected)
+        print(f"kinema: note: read {readings} (--no-expand keeps the prompt as typed)", file=sys.stderr)
     if expansion.unknown:
         print(f"kinema: warning: words the model's world does not know: {', '.join(expansion.unknown)} "
               "(they are left out of the expanded prompt; --no-expand keeps the prompt as typed)", file=sys.stderr)

@@ -8,7 +8,7 @@ wording of the training captions (fixed so that a prompt and seed always give th
 
 Three promises: a stated attribute is never changed unless the world cannot show it, and then
 the reason is reported; every word the world does not understand is reported, never silently
-dropped; the caption always reads back (`complete_scene(parse_prompt(caption))`) to exactly
+dropped (a typo of a word it knows is read as that word, and the reading reported: `spelling`); the caption always reads back (`complete_scene(parse_prompt(caption))`) to exactly
 `Expansion.attributes`. An external rewriter (an LLM) may replace the rule-based reading, but its
 output goes through the same parse, check and fill, so it can only produce captions the world
 understands.
@@ -26,6 +26,7 @@ from kinema.world.captions import canonical_caption
 from kinema.world.heldout import is_heldout
 from kinema.world.prompts import parse_prompt, tokenize
 from kinema.world.sampling import WorldDistribution, pick
+from kinema.world.spelling import correct_spelling
 from kinema.world.spec import (
     DIRECTIONS,
     PANNABLE_BACKGROUNDS,
@@ -61,6 +62,7 @@ class Expansion:
 
     caption: str  # the training-style caption the model is conditioned on
     unknown: tuple[str, ...]  # words the world model does not understand, reported to the user
+    corrected: tuple[tuple[str, str], ...]  # typos read as known words, (typed, read as), reported too
     filled: tuple[str, ...]  # attributes filled from the world's distribution, e.g. ("background: grass", "size: medium")
     attributes: SceneAttributes  # what the caption states
 
@@ -77,16 +79,18 @@ def expand_prompt(
     _check_prompt(text)
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an int or None; got {seed!r}")
-    stated = parse_prompt(text)
+    read, corrected = correct_spelling(text)
+    stated = parse_prompt(read)
     unknown = list(stated.unknown_words)
     if rewriter is not None:
         stated = parse_prompt(_rewrite(rewriter, text))
         unknown += stated.unknown_words
     stated, conflicts = _reconcile(stated)
-    spec, filled = _fill_scene(stated, _seed_for(text) if seed is None else seed % 2**64)
+    spec, filled = _fill_scene(stated, _seed_for(read) if seed is None else seed % 2**64)
     return Expansion(
         caption=canonical_caption(spec),
         unknown=tuple(dict.fromkeys(unknown + conflicts)),
+        corrected=corrected,
         filled=tuple(filled),
         attributes=attributes_of(spec),
     )

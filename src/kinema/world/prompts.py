@@ -223,6 +223,12 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("'", "").replace("\u2019", ""))
 
 
+def known_words() -> frozenset[str]:
+    """Single words that say something about a scene (no function words), for typo correction."""
+    return frozenset(key[0] for key, word in _LEXICON.items()
+                     if len(key) == 1 and word.kind not in ("stop", "boundary") and key[0].isalpha())
+
+
 def _lex(tokens: list[str]) -> list[tuple[str, _Word | None]]:
     """Greedy longest-match of set phrases; unrecognised words come back with None."""
     out: list[tuple[str, _Word | None]] = []
