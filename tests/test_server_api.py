@@ -254,6 +254,60 @@ def test_delete_cancels_a_rendering_video(client, server) -> None:
     assert wait(client, client.videos.create(prompt="a quick one", seconds="2").id).status == "completed"
 
 
+# ---------------------------------------------------------------------------- characters
+
+
+def world_clip(tmp_path, empty: bool = False) -> bytes:
+    """An MP4 of the world at 128x128 (the server reads the look at 64): a large red square moving left, or nothing."""
+    from kinema.media import write_video
+    from kinema.world.render import render
+    from kinema.world.spec import ObjectSpec, SceneSpec
+
+    frames = render(SceneSpec((ObjectSpec("square", "red", "large", "left", "slow"),), "gray"),
+                    num_frames=9, height=128, width=128)
+    if empty:
+        frames = np.full_like(frames, 128)
+    return write_video(frames, tmp_path / "character.mp4", fps=8).read_bytes()
+
+
+def test_a_character_made_from_a_clip_is_named_in_prompts(client, tmp_path) -> None:
+    luna = client.videos.create_character(name="Luna", video=("luna.mp4", world_clip(tmp_path), "video/mp4"))
+    assert luna.name == "Luna" and luna.id.startswith("char_") and luna.created_at > 0
+    fetched = client.videos.get_character(luna.id)
+    assert (fetched.id, fetched.name, fetched.model_extra["look"]) == (luna.id, "Luna", "large red square")
+    listed = client.videos.create(prompt="Luna moves right on grass", size="16x16", seconds="2",
+                                  extra_body={"characters": [{"id": luna.id}], "seed": 1, "steps": 1})
+    assert listed.prompt == "a large red square moves right on grass"
+    mentioned = client.videos.create(prompt="the @luna spins", size="16x16", seconds="2",
+                                     extra_body={"seed": 1, "steps": 1})
+    assert mentioned.prompt == "the large red square spins"
+    assert wait(client, mentioned.id).status == "completed"
+
+
+@pytest.mark.parametrize("arguments,param,message", [
+    ({"prompt": "a ball", "extra_body": {"characters": [{"id": "char_" + "0" * 32}]}}, "character_id",
+     "no character 'char_0000"),
+    ({"prompt": "@nobody spins"}, "prompt", "@nobody names no character on this server"),
+])
+def test_unknown_characters_are_refused(client, arguments, param, message) -> None:
+    with pytest.raises((openai.BadRequestError, openai.NotFoundError), match=re.escape(message)) as refused:
+        client.videos.create(**arguments)
+    assert refused.value.param == param
+
+
+def test_a_character_needs_a_name_and_a_clip_showing_an_object(client, tmp_path) -> None:
+    with pytest.raises(openai.BadRequestError, match="shows no object") as refused:
+        client.videos.create_character(name="Empty", video=("empty.mp4", world_clip(tmp_path, empty=True), "video/mp4"))
+    assert refused.value.param == "video"
+    with pytest.raises(openai.BadRequestError, match="not a video this server can read"):
+        client.videos.create_character(name="Broken", video=("broken.mp4", b"not a video", "video/mp4"))
+    with pytest.raises(openai.BadRequestError, match="name must be 1 to 64 letters") as refused:
+        client.videos.create_character(name="!!", video=("luna.mp4", world_clip(tmp_path), "video/mp4"))
+    assert refused.value.param == "name"
+    with pytest.raises(openai.NotFoundError, match="no character"):
+        client.videos.get_character("char_" + "f" * 32)
+
+
 # ---------------------------------------------------------------------------- refusals
 
 

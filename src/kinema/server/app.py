@@ -14,6 +14,8 @@ take JSON, so curl and browsers can use either; bodies are validated by the pyda
     POST   /v1/videos/edits                the same, with the source as video[id] (SDK: videos.edit)
     POST   /v1/videos/{id}/extend          Kinema: continue a completed video forwards
     POST   /v1/videos/extensions           the same, with the source as video[id] (SDK: videos.extend)
+    POST   /v1/videos/characters           a named look read from an uploaded clip (SDK: videos.create_character)
+    GET    /v1/videos/characters/{id}      a character (SDK: videos.get_character)
     GET    /v1/models[/{model}]            the served model, with its sizes, seconds and tasks (Kinema fields)
     GET    /health                         liveness, no key needed
 
@@ -50,6 +52,8 @@ from kinema.server.errors import (
 from kinema.server.files import MAX_IMAGE_BYTES
 from kinema.server.jobs import IN_PROGRESS, QUEUED
 from kinema.server.schemas import (
+    CharacterBody,
+    CharacterObject,
     CreateVideoBody,
     EditBody,
     ExtendBody,
@@ -61,6 +65,7 @@ from kinema.server.schemas import (
     Video,
     VideoDeleted,
     VideoList,
+    character_object,
     model_object,
     video_list,
     video_object,
@@ -69,6 +74,7 @@ from kinema.server.service import VideoService
 
 STATIC_DIR = Path(__file__).parent / "static"  # the web page, served at / when present
 _NESTED_FIELD = re.compile(r"(\w+)\[(\w+)\]")  # multipart spelling of a nested object: video[id]
+_LISTED_FIELD = re.compile(r"(\w+)\[(\d*)\]\[(\w+)\]")  # a list of objects: characters[][id], characters[0][id]
 router = APIRouter()
 
 
@@ -161,7 +167,7 @@ def _read_json(raw: bytes) -> dict[str, Any]:
 
 
 async def _read_form(request: Request, file_field: str | None) -> tuple[dict[str, Any], bytes | None]:
-    """Form fields (video[id] becomes {"video": {"id": ...}}) and the one file upload allowed."""
+    """Form fields (video[id] becomes {"video": {"id": ...}}, characters[][id] a list of them) and the one upload."""
     form = await request.form(max_files=1, max_fields=64)
     fields: dict[str, Any] = {}
     upload = None
@@ -172,12 +178,28 @@ async def _read_form(request: Request, file_field: str | None) -> tuple[dict[str
                                     + (f"; only {file_field!r} does" if file_field else ""))
             upload = await value.read(MAX_IMAGE_BYTES + 1)
             continue
-        nested = _NESTED_FIELD.fullmatch(key)
-        if nested:
+        nested, listed = _NESTED_FIELD.fullmatch(key), _LISTED_FIELD.fullmatch(key)
+        if listed:
+            _add_listed(fields.setdefault(listed.group(1), []), listed.group(2), listed.group(3), value)
+        elif nested:
             fields.setdefault(nested.group(1), {})[nested.group(2)] = value
         else:
             fields[key] = value
     return fields, upload
+
+
+def _add_listed(items: list[dict[str, Any]], index: str, key: str, value: Any) -> None:
+    """One field of a listed object: by its index, or (no index) on the last object until a key repeats."""
+    if index:
+        if int(index) > 64:
+            raise invalid_value(key, f"list index {index} is out of range")
+        while len(items) <= int(index):
+            items.append({})
+        items[int(index)][key] = value
+    else:
+        if not items or key in items[-1]:
+            items.append({})
+        items[-1][key] = value
 
 
 # ---------------------------------------------------------------------------- routes
@@ -218,6 +240,19 @@ async def create_video(request: Request) -> Video:
     body, upload = await read_body(request, CreateVideoBody, file_field="input_reference")
     job = await run_in_threadpool(_service(request).create, body, upload)
     return video_object(job)
+
+
+@router.post("/v1/videos/characters", response_model=CharacterObject, tags=["videos"])
+async def create_character(request: Request) -> CharacterObject:
+    """A character: a name and a clip (multipart `video`); the clip's most visible object becomes its look."""
+    body, upload = await read_body(request, CharacterBody, file_field="video")
+    return character_object(await run_in_threadpool(_service(request).create_character, body, upload))
+
+
+@router.get("/v1/videos/characters/{character_id}", response_model=CharacterObject, tags=["videos"])
+def retrieve_character(request: Request, character_id: str) -> CharacterObject:
+    """A character by id; 404 for an unknown one."""
+    return character_object(_service(request).get_character(character_id))
 
 
 @router.get("/v1/videos", response_model=VideoList, tags=["videos"])
@@ -294,6 +329,7 @@ _BODIES: dict[str, tuple[type[BaseModel], str | None]] = {
     "/v1/videos/edits": (EditBody, None),
     "/v1/videos/{video_id}/extend": (ExtendBody, None),
     "/v1/videos/extensions": (ExtensionBody, None),
+    "/v1/videos/characters": (CharacterBody, "video"),
 }
 
 

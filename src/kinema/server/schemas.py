@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinema.server.catalog import ModelCatalog
+from kinema.server.characters import Character
 from kinema.server.jobs import FAILED, Job
 
 MAX_PROMPT_CHARS = 4000
@@ -24,8 +25,14 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CharacterReference(_Body):
+    """A character made with POST /v1/videos/characters, by id."""
+
+    id: str
+
+
 class GenerationOptions(_Body):
-    """Kinema's optional sampling settings, accepted on every route that renders."""
+    """Optional settings accepted on every route that renders: Kinema's sampling settings and the characters named."""
 
     seed: int | None = Field(None, ge=0, lt=2**63, description="Kinema: random seed; the same seed and settings "
                                                                 "give the same video. Default: a random one.")
@@ -35,6 +42,9 @@ class GenerationOptions(_Body):
                                                                         "Default: the model's.")
     negative_prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS,
                                         description="Kinema: what the video should not show.")
+    characters: list[CharacterReference] | None = Field(
+        None, max_length=3, description="Characters the prompt names (by name); each name is replaced by the "
+                                        "character's look. @name and @id mentions work without this list.")
 
 
 class ImageReference(_Body):
@@ -90,6 +100,12 @@ class ExtensionBody(ExtendBody):
     video: VideoReference
 
 
+class CharacterBody(_Body):
+    """POST /v1/videos/characters (multipart): a name, and the clip as the `video` file."""
+
+    name: str = Field(min_length=1, max_length=64, description="How prompts name the character.")
+
+
 # ---------------------------------------------------------------------------- responses
 
 
@@ -115,6 +131,17 @@ class Video(BaseModel):
     remixed_from_video_id: str | None = Field(description="The source of a remix, edit or extension.")
     error: VideoError | None
     seed: int = Field(description="Kinema: the seed this video was (or will be) rendered with.")
+
+
+class CharacterObject(BaseModel):
+    """OpenAI's character object, plus the look read from the clip (Kinema)."""
+
+    id: str
+    object: Literal["character"] = "character"
+    name: str
+    created_at: int
+    look: str = Field(description="Kinema: the world's words for the character, e.g. \"large red square\"; "
+                                  "a prompt's mention of the character is replaced by them.")
 
 
 class VideoList(BaseModel):
@@ -165,6 +192,10 @@ def video_object(job: Job) -> Video:
     return Video(id=job.id, model=job.model, status=job.status, progress=job.progress, created_at=job.created_at,
                  completed_at=job.completed_at, expires_at=job.expires_at, prompt=job.prompt, size=job.size,
                  seconds=job.seconds, remixed_from_video_id=job.source_id, error=error, seed=job.seed)
+
+
+def character_object(character: Character) -> CharacterObject:
+    return CharacterObject(id=character.id, name=character.name, created_at=character.created_at, look=character.look)
 
 
 def video_list(page_jobs: list[Job], has_more: bool) -> VideoList:

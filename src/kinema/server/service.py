@@ -13,12 +13,15 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from kinema.server.catalog import ModelCatalog
+from kinema.server.characters import Character, CharacterStore, cast, check_name, read_look
 from kinema.server.errors import APIError, invalid_value, not_ready, video_not_found
 from kinema.server.files import (
+    MAX_IMAGE_BYTES,
     VARIANTS,
     JobFiles,
     decode_image,
@@ -36,6 +39,7 @@ from kinema.server.jobs import (
 )
 from kinema.server.policy import AllowAll, PromptPolicy
 from kinema.server.schemas import (
+    CharacterBody,
     CreateVideoBody,
     ExtendBody,
     GenerationOptions,
@@ -44,14 +48,18 @@ from kinema.server.schemas import (
 )
 from kinema.server.settings import ServerSettings
 
+Rendering = TypeVar("Rendering", CreateVideoBody, RemixBody, ExtendBody)  # a body that renders a prompt
+
 
 class VideoService:
-    """Create, read, list, delete, remix and extend videos; hand out their files."""
+    """Create, read, list, delete, remix and extend videos; hand out their files; keep characters."""
 
     def __init__(self, store: JobStore, files: JobFiles, catalog: ModelCatalog, settings: ServerSettings,
-                 policy: PromptPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+                 policy: PromptPolicy | None = None, clock: Callable[[], float] = time.time,
+                 characters: CharacterStore | None = None) -> None:
         self.store = store
         self.files = files
+        self.characters = characters or CharacterStore(files.root.parent)  # beside videos/ in the data folder
         self.catalog = catalog
         self.settings = settings
         self.policy = policy or AllowAll()
@@ -66,6 +74,7 @@ class VideoService:
         seconds, num_frames = self.catalog.parse_seconds(body.seconds)
         self._check_options(body)
         self._check_prompt(body.prompt)
+        body = self._cast(body)
         image = self._reference_image(body.input_reference, upload, width=width, height=height)
         task: Task = "image" if image is not None else "generate"
         self.catalog.check_task(task, "input_reference")
@@ -79,6 +88,7 @@ class VideoService:
         source = self._completed_source(source_id, "remixing it")
         self._check_options(body)
         self._check_prompt(body.prompt)
+        body = self._cast(body)
         job = self._new_job(body, task="remix", model=source.model, width=source.width, height=source.height,
                             seconds=source.seconds, num_frames=self.catalog.frames_for(source.seconds),
                             source_id=source.id, strength=body.strength)
@@ -92,6 +102,7 @@ class VideoService:
         total = self.catalog.extended_seconds(source.seconds, added)
         self._check_options(body)
         self._check_prompt(body.prompt)
+        body = self._cast(body)
         job = self._new_job(body, task="extend", model=source.model, width=source.width, height=source.height,
                             seconds=total, num_frames=num_frames, source_id=source.id)
         return self._enqueue(job)
@@ -117,6 +128,44 @@ class VideoService:
             raise APIError(429, f"the render queue is full ({full.queued} videos waiting, limit {full.limit}); "
                                 "retry after a while", code="queue_full", type="rate_limit_error",
                            headers={"Retry-After": "10"}) from None
+
+    # ------------------------------------------------------------------ characters
+
+    def create_character(self, body: CharacterBody, upload: bytes | None) -> Character:
+        """A character from a name and a clip: the clip's most visible object becomes its look."""
+        try:
+            name = check_name(body.name)
+        except ValueError as error:
+            raise invalid_value("name", str(error)) from None
+        if upload is None:
+            raise invalid_value("video", "upload the character's clip as the multipart file field `video`",
+                                code="missing_required_parameter")
+        if len(upload) > MAX_IMAGE_BYTES:
+            raise invalid_value("video", f"the video is over the upload limit of {MAX_IMAGE_BYTES // 2**20} MiB")
+        try:
+            look = read_look(upload)
+        except ValueError as error:
+            raise invalid_value("video", str(error), code="invalid_video") from None
+        return self.characters.add(name, look, int(self.clock()))
+
+    def get_character(self, character_id: str) -> Character:
+        character = self.characters.get(character_id)
+        if character is None:
+            raise APIError(404, f"no character {character_id!r} on this server; create one with POST "
+                                "/v1/videos/characters", code="character_not_found", param="character_id", retry=False)
+        return character
+
+    def _cast(self, options: Rendering) -> Rendering:
+        """The options with each character the prompt names replaced by its look; 400/404 for a bad reference."""
+        listed = [self.get_character(reference.id) for reference in options.characters or []]
+        known = self.characters.all() if "@" in options.prompt else []
+        if not listed and not known:
+            return options
+        try:
+            prompt = cast(options.prompt, listed, known)
+        except ValueError as error:
+            raise invalid_value("prompt", str(error), code="unknown_character") from None
+        return options.model_copy(update={"prompt": prompt})
 
     # ------------------------------------------------------------------ checks
 
