@@ -173,12 +173,34 @@ def test_remix_makes_a_new_video_from_a_completed_one(client, http, finished, tm
     assert done.status == "completed", done.error
     assert (done.size, done.seconds) == (finished.size, finished.seconds)
     assert decode(client.videos.download_content(done.id).content, ".mp4", tmp_path).shape == (17, 16, 32, 3)
-    # The SDK's videos.edit route; openai 3.57's client refuses a {"id": ...} reference (it only uploads files),
-    # so it is sent as the SDK's JSON would be.
+    # The SDK's videos.edit route by id; openai 3.63's client types allow {"id": ...} but its multipart
+    # encoder refuses anything but a file, so the reference is sent as JSON (uploads: the next test).
     edit = http.post("/v1/videos/edits", json={"prompt": "a yellow ball", "video": {"id": finished.id}})
     assert edit.status_code == 200, edit.text
     assert edit.json()["remixed_from_video_id"] == finished.id
     assert wait(client, edit.json()["id"]).status == "completed"
+
+
+def test_edit_and_extend_take_an_uploaded_clip_fitted_to_the_model(client, http, tmp_path) -> None:
+    """A 3-s 40x24 clip at 24 fps: edited at the nearest size (32x16) over the longest duration it covers (2 s)."""
+    from kinema.media import write_video
+
+    rng = np.random.default_rng(0)
+    clip = write_video(rng.integers(0, 255, (73, 24, 40, 3), dtype=np.uint8), tmp_path / "mine.mp4", fps=24)
+    edit = client.videos.edit(prompt="a blue ball", video=("mine.mp4", clip.read_bytes(), "video/mp4"))
+    assert (edit.size, edit.seconds, edit.remixed_from_video_id) == ("32x16", "2", None)
+    done = wait(client, edit.id)
+    assert done.status == "completed", done.error
+    assert decode(client.videos.download_content(done.id).content, ".mp4", tmp_path).shape == (17, 16, 32, 3)
+    extension = client.videos.extend(prompt="it goes on", seconds="2", video=("mine.mp4", clip.read_bytes(), "video/mp4"))
+    assert (extension.size, extension.seconds) == ("32x16", "4")
+    assert wait(client, extension.id).status == "completed"
+    short = write_video(rng.integers(0, 255, (5, 24, 40, 3), dtype=np.uint8), tmp_path / "short.mp4", fps=24)
+    with pytest.raises(openai.BadRequestError, match="upload at least 2 s") as refused:
+        client.videos.edit(prompt="a blue ball", video=("short.mp4", short.read_bytes(), "video/mp4"))
+    assert refused.value.param == "video"
+    missing = http.post("/v1/videos/edits", data={"prompt": "a blue ball"})
+    assert missing.status_code == 400 and "give the source video as video[id]" in missing.json()["error"]["message"]
 
 
 def test_extend_continues_a_completed_video(client, http, finished, tmp_path) -> None:

@@ -19,9 +19,9 @@ take JSON, so curl and browsers can use either; bodies are validated by the pyda
     GET    /v1/models[/{model}]            the served model, with its sizes, seconds and tasks (Kinema fields)
     GET    /health                         liveness, no key needed
 
-The openai SDK (3.57) sends `videos.edit` and `videos.extend` as multipart and accepts only a file
-for `video`; this server takes the source by id (`video[id]` or JSON `{"video": {"id": ...}}`), so
-from the SDK use `videos.remix` and the `/extend` route, and upload-a-clip editing is future work.
+`videos.edit` and `videos.extend` take the source by id (`video[id]` in multipart, JSON
+`{"video": {"id": ...}}`) or as an uploaded clip (the multipart file `video`), which is fitted to the
+model: the size nearest its aspect ratio, the model's frame rate, the longest duration it covers.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from kinema.server.schemas import (
     RemixBody,
     Video,
     VideoDeleted,
+    VideoReference,
     VideoList,
     character_object,
     model_object,
@@ -299,10 +300,13 @@ async def remix_video(request: Request, video_id: str) -> Video:
 
 @router.post("/v1/videos/edits", response_model=Video, tags=["videos"])
 async def edit_video(request: Request) -> Video:
-    """The SDK's videos.edit: a remix whose source is given as video[id]."""
-    body, _ = await read_body(request, EditBody)
-    remix = RemixBody.model_validate(body.model_dump(exclude={"video"}))
-    return video_object(await run_in_threadpool(_service(request).remix, body.video.id, remix))
+    """The SDK's videos.edit: a remix of video[id], or of a clip uploaded as `video`."""
+    body, upload = await read_body(request, EditBody, file_field="video")
+    remix = RemixBody.model_validate(body.model_dump(exclude={"video"}, exclude_unset=True))
+    service = _service(request)
+    if upload is not None:
+        return video_object(await run_in_threadpool(service.remix_clip, upload, remix))
+    return video_object(await run_in_threadpool(service.remix, _source_id(body.video), remix))
 
 
 @router.post("/v1/videos/{video_id}/extend", response_model=Video, tags=["kinema extensions"])
@@ -314,10 +318,22 @@ async def extend_video(request: Request, video_id: str) -> Video:
 
 @router.post("/v1/videos/extensions", response_model=Video, tags=["videos"])
 async def create_extension(request: Request) -> Video:
-    """The SDK's videos.extend: an extension whose source is given as video[id]."""
-    body, _ = await read_body(request, ExtensionBody)
-    extend = ExtendBody.model_validate(body.model_dump(exclude={"video"}))
-    return video_object(await run_in_threadpool(_service(request).extend, body.video.id, extend))
+    """The SDK's videos.extend: an extension of video[id], or of a clip uploaded as `video`."""
+    body, upload = await read_body(request, ExtensionBody, file_field="video")
+    extend = ExtendBody.model_validate(body.model_dump(exclude={"video"}, exclude_unset=True))
+    service = _service(request)
+    if upload is not None:
+        return video_object(await run_in_threadpool(service.extend_clip, upload, extend))
+    return video_object(await run_in_threadpool(service.extend, _source_id(body.video), extend))
+
+
+def _source_id(reference: VideoReference | None) -> str:
+    """The id of the source video; 400 when the request gives neither an id nor an upload."""
+    if reference is None:
+        raise invalid_value("video", "give the source video as video[id] (or JSON {\"video\": {\"id\": ...}}), "
+                                     "or upload a clip as the multipart file field `video`",
+                            code="missing_required_parameter")
+    return reference.id
 
 
 # ---------------------------------------------------------------------------- schema
@@ -326,9 +342,9 @@ async def create_extension(request: Request) -> Video:
 _BODIES: dict[str, tuple[type[BaseModel], str | None]] = {
     "/v1/videos": (CreateVideoBody, "input_reference"),
     "/v1/videos/{video_id}/remix": (RemixBody, None),
-    "/v1/videos/edits": (EditBody, None),
+    "/v1/videos/edits": (EditBody, "video"),
     "/v1/videos/{video_id}/extend": (ExtendBody, None),
-    "/v1/videos/extensions": (ExtensionBody, None),
+    "/v1/videos/extensions": (ExtensionBody, "video"),
     "/v1/videos/characters": (CharacterBody, "video"),
 }
 

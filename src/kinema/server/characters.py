@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kinema.server.files import decode_clip
+
 CHARACTER_ID = re.compile(r"char_[0-9a-f]{32}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,63}")
 READ_FRAMES = 33  # the world's longest clip; enough to see an object in many frames
@@ -82,7 +84,7 @@ def read_look(clip: bytes) -> str:
     from kinema.evaluation.checker import describe
     from kinema.evaluation.observe import observe
 
-    frames, fps = _decode_clip(clip)
+    frames, fps = decode_clip(clip, param="video", max_frames=READ_FRAMES)
     observation = observe(_to_world_size(frames), fps)
     if not observation.objects:
         raise ValueError("the video shows no object this model's world can draw (a coloured circle, square, "
@@ -91,34 +93,6 @@ def read_look(clip: bytes) -> str:
     visible = [(int(track.visible.sum()), float(track.area.sum())) for track in observation.objects]
     main = seen[max(range(len(seen)), key=visible.__getitem__)]
     return f"{main.size} {main.colour} {main.shape}"
-
-
-def _decode_clip(clip: bytes) -> tuple[np.ndarray, float]:
-    from kinema.media import read_video
-
-    if not clip:
-        raise ValueError("the video upload is empty")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"character{_suffix(clip)}"
-        path.write_bytes(clip)
-        try:
-            return read_video(path, max_frames=READ_FRAMES)
-        except (ValueError, OSError) as error:
-            raise ValueError(f"the upload is not a video this server can read (MP4, WebM, MOV, GIF or PNG): {error}"
-                             ) from None
-
-
-def _suffix(data: bytes) -> str:
-    """A file suffix from the upload's first bytes (the SDK's file name is not passed on)."""
-    if data.startswith(b"GIF8"):
-        return ".gif"
-    if data.startswith(b"\x89PNG"):
-        return ".png"
-    if data.startswith(b"\xff\xd8"):
-        return ".jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    return ".mp4"  # FFmpeg probes the container itself, so MOV, MKV and WebM read too
 
 
 def _to_world_size(frames: np.ndarray) -> np.ndarray:

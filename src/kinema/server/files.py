@@ -1,7 +1,7 @@
 """Where a job's files live under the data folder, and the reading and writing of them.
 
 Layout: `<data>/videos/<video id>/` holds `video.mp4`, `thumbnail.webp`, `spritesheet.jpg` and, for
-image-to-video, `reference.png`. No request text is ever joined into a path: a video id must match
+image-to-video, `reference.png`, or for an edit or extension of an uploaded clip, `source.mp4`. No request text is ever joined into a path: a video id must match
 `video_` + 32 hex digits before any path is built, a variant picks from a fixed table of file
 names, and the final path is checked to lie inside the data folder all the same.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "spritesheet": ("spritesheet.jpg", "image/jpeg"),
 }
 REFERENCE_IMAGE = "reference.png"
+SOURCE_VIDEO = "source.mp4"
 MAX_IMAGE_BYTES = 16 * 2**20
 MAX_IMAGE_PIXELS = 40_000_000  # far above any real photo, far below a decompression bomb
 
@@ -77,6 +79,17 @@ class JobFiles:
         frames, _ = read_video(self.reference_image(job_id))
         return frames[0]
 
+    def source_video(self, job_id: str) -> Path:
+        """Where the uploaded clip of an edit or extension is kept (a source that is not one of this server's videos)."""
+        return self.folder(job_id) / SOURCE_VIDEO
+
+    def save_source_video(self, job_id: str, frames: np.ndarray, fps: float) -> Path:
+        from kinema.media import write_video
+
+        path = self.source_video(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_video(frames, path, fps=fps, crf=12)
+
     def load_video(self, job_id: str) -> np.ndarray:
         """A completed job's frames (T, H, W, 3) uint8: the source of a remix or an extension."""
         from kinema.media import read_video
@@ -124,3 +137,48 @@ def decode_image(data: bytes, *, width: int, height: int) -> np.ndarray:
         raise ValueError(f"input_reference is not an image Pillow can read (PNG, JPEG or WebP): {error}") from None
     fitted = ImageOps.fit(rgb, (width, height), Image.Resampling.LANCZOS)
     return np.asarray(fitted, dtype=np.uint8).copy()
+
+
+def decode_clip(data: bytes, *, param: str, max_frames: int | None = None) -> tuple[np.ndarray, float]:
+    """An uploaded clip (MP4, WebM, MOV, GIF, PNG, ...) as uint8 frames (T, H, W, 3) and its frame rate.
+
+    Raises ValueError naming `param` for empty, oversized or undecodable uploads.
+    """
+    from kinema.media import read_video
+
+    if not data:
+        raise ValueError(f"{param} is empty; upload a video file (MP4, WebM, MOV or GIF)")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"{param} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_IMAGE_BYTES // 2**20} MiB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{_suffix(data)}"
+        path.write_bytes(data)
+        try:
+            return read_video(path, max_frames=max_frames)
+        except (ValueError, OSError) as error:
+            raise ValueError(f"{param} is not a video this server can read (MP4, WebM, MOV, GIF or PNG): {error}"
+                             ) from None
+
+
+def _suffix(data: bytes) -> str:
+    """A file suffix from the upload's first bytes (the upload's own file name is not trusted)."""
+    if data.startswith(b"GIF8"):
+        return ".gif"
+    if data.startswith(b"\x89PNG"):
+        return ".png"
+    if data.startswith(b"\xff\xd8"):
+        return ".jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return ".mp4"  # FFmpeg probes the container itself, so MOV, MKV and WebM read too
+
+
+def fit_clip(frames: np.ndarray, fps: float, *, width: int, height: int, target_fps: float,
+             num_frames: int) -> np.ndarray:
+    """The first `num_frames` frames at `target_fps` (nearest source frame), each scaled and centre-cropped to fill the size."""
+    from PIL import Image, ImageOps
+
+    times = np.arange(num_frames) / target_fps
+    indices = np.minimum(np.round(times * fps).astype(int), len(frames) - 1)
+    fitted = [ImageOps.fit(Image.fromarray(frames[i]), (width, height), Image.Resampling.LANCZOS) for i in indices]
+    return np.stack([np.asarray(frame, dtype=np.uint8) for frame in fitted])

@@ -89,15 +89,15 @@ class VideoReference(_Body):
 
 
 class EditBody(RemixBody):
-    """POST /v1/videos/edits (the SDK's `videos.edit`): remix with the source in the body."""
+    """POST /v1/videos/edits (the SDK's `videos.edit`): remix with the source in the body, or uploaded as `video`."""
 
-    video: VideoReference
+    video: VideoReference | None = None
 
 
 class ExtensionBody(ExtendBody):
-    """POST /v1/videos/extensions (the SDK's `videos.extend`): extend with the source in the body."""
+    """POST /v1/videos/extensions (the SDK's `videos.extend`): extend with the source in the body, or uploaded as `video`."""
 
-    video: VideoReference
+    video: VideoReference | None = None
 
 
 class CharacterBody(_Body):

@@ -21,10 +21,11 @@ from kinema.server.catalog import ModelCatalog
 from kinema.server.characters import Character, CharacterStore, cast, check_name, read_look
 from kinema.server.errors import APIError, invalid_value, not_ready, video_not_found
 from kinema.server.files import (
-    MAX_IMAGE_BYTES,
     VARIANTS,
     JobFiles,
+    decode_clip,
     decode_image,
+    fit_clip,
     is_video_id,
     new_video_id,
 )
@@ -107,6 +108,48 @@ class VideoService:
                             seconds=total, num_frames=num_frames, source_id=source.id)
         return self._enqueue(job)
 
+    def remix_clip(self, clip: bytes, body: RemixBody) -> Job:
+        """Queue a video-to-video edit of an uploaded clip (the SDK's videos.edit with a file)."""
+        self.catalog.check_task("remix", "video")
+        frames, (height, width), seconds = self._uploaded_source(clip)
+        self._check_options(body)
+        self._check_prompt(body.prompt)
+        body = self._cast(body)
+        job = self._new_job(body, task="remix", model=self.catalog.model, width=width, height=height,
+                            seconds=seconds, num_frames=len(frames), strength=body.strength)
+        return self._enqueue(job, source=frames)
+
+    def extend_clip(self, clip: bytes, body: ExtendBody) -> Job:
+        """Queue a continuation of an uploaded clip (the SDK's videos.extend with a file)."""
+        self.catalog.check_task("extend", "video")
+        frames, (height, width), source_seconds = self._uploaded_source(clip)
+        added, num_frames = self.catalog.parse_seconds(body.seconds)
+        total = self.catalog.extended_seconds(source_seconds, added)
+        self._check_options(body)
+        self._check_prompt(body.prompt)
+        body = self._cast(body)
+        job = self._new_job(body, task="extend", model=self.catalog.model, width=width, height=height,
+                            seconds=total, num_frames=num_frames)
+        return self._enqueue(job, source=frames)
+
+    def _uploaded_source(self, clip: bytes) -> tuple[np.ndarray, tuple[int, int], str]:
+        """An uploaded clip fitted to the model: the size nearest its aspect ratio (scaled, centre-cropped), the
+        model's frame rate, and the longest supported duration it covers; 400 when it is unreadable or too short."""
+        try:
+            frames, fps = decode_clip(clip, param="video")
+        except ValueError as error:
+            raise invalid_value("video", str(error), code="invalid_video") from None
+        clip_height, clip_width = frames.shape[1:3]
+        height, width = min(self.catalog.sizes, key=lambda size: abs(np.log(size[1] / size[0] * clip_height / clip_width)))
+        covered = (len(frames) - 1) / fps  # seconds the clip spans
+        durations = [(seconds, count) for seconds, count in self.catalog.durations().items() if float(seconds) <= covered + 1e-6]
+        if not durations:
+            shortest = min(self.catalog.durations(), key=float)
+            raise invalid_value("video", f"the video lasts {covered:.2f} s; upload at least {shortest} s", code="invalid_video")
+        seconds, count = max(durations, key=lambda item: float(item[0]))
+        return fit_clip(frames, fps, width=width, height=height, target_fps=self.catalog.fps, num_frames=count), \
+            (height, width), seconds
+
     def _new_job(self, options: CreateVideoBody | RemixBody | ExtendBody, *, task: Task, model: str, width: int,
                  height: int, seconds: str, num_frames: int, source_id: str | None = None,
                  strength: float | None = None) -> Job:
@@ -117,10 +160,12 @@ class VideoService:
                    steps=options.steps, guidance_scale=options.guidance_scale,
                    negative_prompt=options.negative_prompt or None, strength=strength, source_id=source_id)
 
-    def _enqueue(self, job: Job, image: np.ndarray | None = None) -> Job:
-        """Store the job (and its first frame); 429 when the queue is full, leaving nothing behind."""
+    def _enqueue(self, job: Job, image: np.ndarray | None = None, source: np.ndarray | None = None) -> Job:
+        """Store the job (and its first frame or uploaded source); 429 when the queue is full, leaving nothing behind."""
         if image is not None:
             self.files.save_reference_image(job.id, image)
+        if source is not None:
+            self.files.save_source_video(job.id, source, self.catalog.fps)
         try:
             return self.store.enqueue(job, max_queued=self.settings.max_queue)
         except QueueFull as full:
@@ -140,8 +185,6 @@ class VideoService:
         if upload is None:
             raise invalid_value("video", "upload the character's clip as the multipart file field `video`",
                                 code="missing_required_parameter")
-        if len(upload) > MAX_IMAGE_BYTES:
-            raise invalid_value("video", f"the video is over the upload limit of {MAX_IMAGE_BYTES // 2**20} MiB")
         try:
             look = read_look(upload)
         except ValueError as error:

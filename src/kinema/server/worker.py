@@ -146,7 +146,14 @@ class Worker:
         return {}
 
     def _source_frames(self, job: Job) -> np.ndarray:
-        """The completed source video of a remix or extension; a clear failure when it is gone."""
+        """The source of a remix or extension (a completed video, or the uploaded clip); a clear failure when it is gone."""
+        if job.source_id is None:
+            from kinema.media import read_video
+
+            path = self.files.source_video(job.id)
+            if not path.is_file():
+                raise JobFailed("source_unavailable", f"the uploaded source clip of {job.id} is missing")
+            return read_video(path)[0]
         path = self.files.output(job.source_id or "", "video")
         if not path.is_file():
             raise JobFailed("source_unavailable", f"the source video {job.source_id} was deleted or expired "
