@@ -26,7 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK
 KEY = "test-key-123"
 BLOCKED_WORD = "forbiddenword"
 SIZES = "16x16, 32x16, 16x32"
-DURATIONS = '"2" (17 frames), "4" (33 frames) at 8 fps'
+DURATIONS = '"2" (17 frames), "4" (33 frames), "8" (65 frames), "12" (97 frames) at 8 fps'
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +156,17 @@ def test_list_paginates_with_cursors(client) -> None:
     assert everything[-3:] == ids and len(everything) == len(set(everything))
     for video_id in ids:
         wait(client, video_id)
+
+
+def test_a_request_written_for_sora_renders_at_the_nearest_size_by_chained_extension(client, http, tmp_path) -> None:
+    """OpenAI's sizes and lengths work unchanged: 1280x720 is the landscape size, 8 s is a chain of windows."""
+    video = client.videos.create_and_poll(prompt="a red ball rolling right", model="sora-2", size="1280x720",
+                                          seconds="8", poll_interval_ms=100, extra_body={"seed": 1, "steps": 1})
+    assert video.status == "completed", video.error
+    assert (video.size, video.seconds) == ("32x16", "8")
+    assert decode(client.videos.download_content(video.id).content, ".mp4", tmp_path).shape == (65, 16, 32, 3)
+    remix = http.post(f"/v1/videos/{video.id}/remix", json={"prompt": "a blue ball"})
+    assert remix.status_code == 400 and "a remix edits videos of 2 or 4 s" in remix.json()["error"]["message"]
 
 
 # ---------------------------------------------------------------------------- tasks on a completed video
@@ -334,9 +345,9 @@ def test_a_character_needs_a_name_and_a_clip_showing_an_object(client, tmp_path)
 
 
 @pytest.mark.parametrize("arguments,param,message", [
-    ({"size": "1280x720"}, "size", f"choose one of {SIZES}"),
+    ({"size": "640x480"}, "size", f"choose one of {SIZES}"),
     ({"size": "large"}, "size", "WIDTHxHEIGHT"),
-    ({"seconds": "8"}, "seconds", DURATIONS),
+    ({"seconds": "3"}, "seconds", DURATIONS),
     ({"model": "another-model"}, "model", "serves model 'kinema-tiny'"),
     ({"extra_body": {"steps": 401}}, "steps", "from 1 to 400"),
     ({"extra_body": {"guidance_scale": -1}}, "guidance_scale", "greater than or equal to 0"),
@@ -396,7 +407,7 @@ def test_variants_come_from_a_fixed_list(http, finished) -> None:
 def test_models_describe_what_the_served_model_accepts(client) -> None:
     [model] = client.models.list().data
     assert (model.id, model.object) == ("kinema-tiny", "model")
-    assert model.sizes == ["16x16", "32x16", "16x32"] and model.seconds == ["2", "4"]
+    assert model.sizes == ["16x16", "32x16", "16x32"] and model.seconds == ["2", "4", "8", "12"]
     assert (model.default_size, model.default_seconds, model.fps) == ("16x16", "4", 8.0)
     assert "generate" in model.tasks
     assert client.models.retrieve("kinema-tiny").id == "kinema-tiny"

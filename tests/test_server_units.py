@@ -132,15 +132,22 @@ def test_expired_jobs_are_purgeable(store) -> None:
 
 
 def test_catalog_maps_seconds_to_frames_and_lists_what_is_allowed() -> None:
-    assert CATALOG.durations() == {"2": 17, "4": 33}
+    # With chaining up to 49 frames OpenAI's "8" (65 frames) is out of reach; its "4" is a trained length.
+    assert CATALOG.durations() == {"2": 17, "4": 33} == CATALOG.trained_durations()
+    longer = ModelCatalog("tiny", 8.0, ((16, 16), (16, 32)), (1, 17, 33), max_frames=97)
+    assert longer.durations() == {"2": 17, "4": 33, "8": 65, "12": 97}  # OpenAI's lengths, by chained extension
+    assert longer.trained_durations() == {"2": 17, "4": 33}
     assert CATALOG.parse_seconds("4") == ("4", 33) and CATALOG.parse_seconds(2) == ("2", 17)
     assert CATALOG.parse_seconds(None) == ("4", 33)  # OpenAI's default length
     assert CATALOG.parse_size("32x16") == (16, 32) and CATALOG.parse_size(None) == (16, 16)
     with pytest.raises(APIError, match=r'"2" \(17 frames\), "4" \(33 frames\) at 8 fps') as bad_seconds:
         CATALOG.parse_seconds("3")
     assert bad_seconds.value.status == 400 and bad_seconds.value.param == "seconds"
+    # OpenAI's sizes mean the nearest aspect ratio; any other unsupported size is refused.
+    assert CATALOG.parse_size("1280x720") == CATALOG.parse_size("1792x1024") == (16, 32)
+    assert CATALOG.parse_size("720x1280") == (16, 16)  # no portrait size here: square is nearest
     with pytest.raises(APIError, match="choose one of 16x16, 32x16"):
-        CATALOG.parse_size("720x1280")
+        CATALOG.parse_size("640x480")
     with pytest.raises(APIError, match="WIDTHxHEIGHT"):
         CATALOG.parse_size("big")
     assert CATALOG.check_model("sora-2") == "tiny"

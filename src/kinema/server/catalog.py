@@ -4,7 +4,11 @@ OpenAI's API takes `size` as "WIDTHxHEIGHT" and `seconds` as a string ("4"). A K
 lists its sizes as (height, width) pairs and its clip lengths as frame counts of the form 1 + 4k at
 `fps`. A clip of N frames spans N - 1 frame intervals, so it lasts (N - 1) / fps seconds:
 17 frames at 8 fps are "2" seconds, 33 frames are "4". A one-frame clip (a still image) lasts no
-time, so it is not offered as a video length. Anything else is a 400 that lists what is allowed.
+time, so it is not offered as a video length. OpenAI's own lengths ("4", "8", "12") are offered
+too where the model can reach them by chained extension, and OpenAI's sizes (1280x720, 720x1280,
+1792x1024, 1024x1792) mean the model's size nearest their aspect ratio, so a client written for the
+hosted API works unchanged; the video object reports the size actually rendered. Anything else is a
+400 that lists what is allowed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from kinema.server.errors import invalid_value
 # Clients written for OpenAI's hosted API may send its model names; they mean "the served model".
 OPENAI_MODEL_ALIASES = frozenset({"sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-pro-2025-10-06", "sora-2-2025-12-08"})
 _SIZE = re.compile(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*")
+OPENAI_SIZES = frozenset({(1280, 720), (720, 1280), (1792, 1024), (1024, 1792)})  # (width, height)
+OPENAI_SECONDS = (4, 8, 12)
+FRAMES_PER_LATENT = 4  # the VAE's time compression: a chained clip has 1 + 4k frames
 # Each task beyond text-to-video and the pipeline keyword argument it needs.
 TASK_ARGUMENTS = {"image": "image", "remix": "video", "extend": "extend"}
 TASK_NAMES = {"image": "image-to-video (input_reference)", "remix": "remix (video-to-video)", "extend": "extension"}
@@ -70,6 +77,8 @@ class ModelCatalog:
             raise invalid_value(param, f"size must be WIDTHxHEIGHT in pixels, one of {allowed}; got {text!r}",
                                 code="invalid_size")
         width, height = int(match.group(1)), int(match.group(2))
+        if (height, width) not in self.sizes and (width, height) in OPENAI_SIZES:
+            return min(self.sizes, key=lambda size: abs(math.log(size[1] / size[0] * height / width)))
         if (height, width) not in self.sizes:
             raise invalid_value(param, f"size {width}x{height} is not supported by model {self.model!r}; "
                                        f"choose one of {allowed}", code="invalid_size")
@@ -78,8 +87,18 @@ class ModelCatalog:
     # ------------------------------------------------------------------ durations
 
     def durations(self) -> dict[str, int]:
-        """Seconds string -> frame count, for every frame count above one."""
-        return {format_seconds((count - 1) / self.fps): count for count in sorted(self.frame_counts) if count > 1}
+        """Seconds string -> frame count: the trained lengths above one frame, and OpenAI's that chaining reaches."""
+        counts = {count for count in self.frame_counts if count > 1}
+        for seconds in OPENAI_SECONDS:
+            frames = seconds * self.fps + 1
+            reachable = self.max_frames is not None and frames <= self.max_frames
+            if reachable and frames == int(frames) and (frames - 1) % FRAMES_PER_LATENT == 0:
+                counts.add(int(frames))
+        return {format_seconds((count - 1) / self.fps): count for count in sorted(counts)}
+
+    def trained_durations(self) -> dict[str, int]:
+        """The durations made in one window: the only ones a remix (video-to-video edit) takes."""
+        return {seconds: count for seconds, count in self.durations().items() if count in self.frame_counts}
 
     def default_seconds(self) -> str:
         """OpenAI's default length ("4") when the model has it, else the shortest one."""

@@ -87,6 +87,10 @@ class VideoService:
         """Queue a video-to-video edit of a completed video with a new prompt (same size and length)."""
         self.catalog.check_task("remix", "video_id")
         source = self._completed_source(source_id, "remixing it")
+        if source.seconds not in self.catalog.trained_durations():
+            raise invalid_value("video_id", f"a remix edits videos of {' or '.join(self.catalog.trained_durations())} s "
+                                            f"(one window of the model); video {source.id} lasts {source.seconds} s",
+                                code="invalid_seconds")
         self._check_options(body)
         self._check_prompt(body.prompt)
         body = self._cast(body)
@@ -111,7 +115,7 @@ class VideoService:
     def remix_clip(self, clip: bytes, body: RemixBody) -> Job:
         """Queue a video-to-video edit of an uploaded clip (the SDK's videos.edit with a file)."""
         self.catalog.check_task("remix", "video")
-        frames, (height, width), seconds = self._uploaded_source(clip)
+        frames, (height, width), seconds = self._uploaded_source(clip, self.catalog.trained_durations())
         self._check_options(body)
         self._check_prompt(body.prompt)
         body = self._cast(body)
@@ -122,7 +126,7 @@ class VideoService:
     def extend_clip(self, clip: bytes, body: ExtendBody) -> Job:
         """Queue a continuation of an uploaded clip (the SDK's videos.extend with a file)."""
         self.catalog.check_task("extend", "video")
-        frames, (height, width), source_seconds = self._uploaded_source(clip)
+        frames, (height, width), source_seconds = self._uploaded_source(clip, self.catalog.durations())
         added, num_frames = self.catalog.parse_seconds(body.seconds)
         total = self.catalog.extended_seconds(source_seconds, added)
         self._check_options(body)
@@ -132,7 +136,7 @@ class VideoService:
                             seconds=total, num_frames=num_frames)
         return self._enqueue(job, source=frames)
 
-    def _uploaded_source(self, clip: bytes) -> tuple[np.ndarray, tuple[int, int], str]:
+    def _uploaded_source(self, clip: bytes, durations: dict[str, int]) -> tuple[np.ndarray, tuple[int, int], str]:
         """An uploaded clip fitted to the model: the size nearest its aspect ratio (scaled, centre-cropped), the
         model's frame rate, and the longest supported duration it covers; 400 when it is unreadable or too short."""
         try:
@@ -142,11 +146,11 @@ class VideoService:
         clip_height, clip_width = frames.shape[1:3]
         height, width = min(self.catalog.sizes, key=lambda size: abs(np.log(size[1] / size[0] * clip_height / clip_width)))
         covered = (len(frames) - 1) / fps  # seconds the clip spans
-        durations = [(seconds, count) for seconds, count in self.catalog.durations().items() if float(seconds) <= covered + 1e-6]
-        if not durations:
-            shortest = min(self.catalog.durations(), key=float)
+        covering = [(seconds, count) for seconds, count in durations.items() if float(seconds) <= covered + 1e-6]
+        if not covering:
+            shortest = min(durations, key=float)
             raise invalid_value("video", f"the video lasts {covered:.2f} s; upload at least {shortest} s", code="invalid_video")
-        seconds, count = max(durations, key=lambda item: float(item[0]))
+        seconds, count = max(covering, key=lambda item: float(item[0]))
         return fit_clip(frames, fps, width=width, height=height, target_fps=self.catalog.fps, num_frames=count), \
             (height, width), seconds
 
