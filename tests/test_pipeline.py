@@ -40,6 +40,13 @@ def test_a_seed_reproduces_and_variations_differ(pipe) -> None:
     assert np.abs(first.frames[1].astype(int) - single.frames[0]).max() <= 1  # up to float rounding across batch sizes
 
 
+def test_diffusers_style_generator_and_num_videos_per_prompt_mean_seed_and_num_videos(pipe) -> None:
+    ours = pipe("a blue star spinning", num_frames=1, height=16, width=16, seed=7, num_videos=2)
+    theirs = pipe("a blue star spinning", num_frames=1, height=16, width=16,
+                  generator=torch.Generator().manual_seed(7), num_videos_per_prompt=2)
+    assert np.array_equal(ours.frames, theirs.frames) and [m["seed"] for m in theirs.metadata] == [7, 8]
+
+
 def test_guidance_and_prompt_change_the_result(pipe) -> None:
     base = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=1.0).latents
     guided = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=4.0).latents
@@ -89,6 +96,9 @@ def test_factorised_text_to_video_samples_its_first_frame_as_the_image_it_would_
         ({"guidance_scale": -1.0}, "guidance_scale"),
         ({"num_videos": 0}, "num_videos"),
         ({"prompt": ""}, "non-empty"),
+        ({"prompt": ["a ball", "a star"]}, "once per prompt"),
+        ({"seed": 1, "generator": torch.Generator().manual_seed(2)}, "disagree"),
+        ({"num_videos": 2, "num_videos_per_prompt": 3}, "disagree"),
     ],
 )
 def test_bad_arguments_name_what_is_allowed(pipe, kwargs, message) -> None:

@@ -67,6 +67,18 @@ class PipelineConfig:
         object.__setattr__(self, "sizes", tuple(tuple(size) for size in self.sizes))
 
 
+def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None:
+    """The seed to use: seed=, or a diffusers-style generator's initial seed (the two must agree when both are given)."""
+    if generator is None:
+        return seed
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)); got "
+                        f"{type(generator).__name__}")
+    if seed is not None and seed != generator.initial_seed():
+        raise ValueError(f"seed={seed} and generator (seed {generator.initial_seed()}) disagree; pass one of them")
+    return int(generator.initial_seed())
+
+
 @dataclass
 class GenerationOutput:
     """Frames (N, T, H, W, 3) uint8 for N videos, their latents, and what made each one.
@@ -149,6 +161,9 @@ class KinemaPipeline:
 
     def caption_for(self, prompt: str, expand: bool | Callable[[str], str]) -> str:
         """The text the model is conditioned on: the prompt, or its expansion (the world's, or a callable's)."""
+        if isinstance(prompt, (list, tuple)):
+            raise ValueError("prompt must be one string; call the pipeline once per prompt (num_videos= makes "
+                             "several videos of one prompt in one batch)")
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError("prompt must be a non-empty string")
         if expand is False or expand is None:
@@ -198,6 +213,8 @@ class KinemaPipeline:
         edit_noise: str = "inverted",
         expand: bool | Callable[[str], str] = False,
         factorised: bool | None = None,
+        generator: torch.Generator | None = None,
+        num_videos_per_prompt: int | None = None,
     ) -> GenerationOutput:
         """Generate num_videos videos from consecutive seeds in one batched run; the task arguments pick the task.
 
@@ -217,7 +234,14 @@ class KinemaPipeline:
         open height/width follows the first input's aspect. expand=True applies the world's prompt
         expansion, a callable is an external rewriter (an LLM); the text used is metadata "caption".
         factorised (default: the model's config) makes text to video sample its first frame as an
-        image and then animate it (`first_frame`). callback(step, total) counts steps over the whole job."""
+        image and then animate it (`first_frame`). callback(step, total) counts steps over the whole job.
+        As in diffusers, generator= (its initial seed) may stand for seed= and num_videos_per_prompt= for num_videos=."""
+        seed = seed_from(seed, generator)
+        if num_videos_per_prompt is not None:
+            if num_videos != 1 and num_videos != num_videos_per_prompt:
+                raise ValueError(f"num_videos={num_videos} and num_videos_per_prompt={num_videos_per_prompt} disagree; "
+                                 "pass one of them")
+            num_videos = num_videos_per_prompt
         caption = self.caption_for(prompt, expand)
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
         scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
