@@ -104,6 +104,9 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a red ball, moving left quickly, and a star", scene(obj("circle", "red", motion="left", speed="fast"), obj("star"))),
     # The count of a noun the world does not know stays with it.
     ("two cats and a ball", scene(obj("circle"), unknown=("cats",))),
+    ("a dark background with a glowing yellow ball", scene(obj("circle", "yellow"), background="charcoal",
+                                                            unknown=("glowing",))),
+    ("a dark red ball on a white background", scene(obj("circle", "red"), background="white", unknown=("dark",))),
 ]  # fmt: skip
 
 

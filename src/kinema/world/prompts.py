@@ -131,7 +131,7 @@ TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "gray": ("gray", "grey", "light gray", "light grey"),
     "beige": ("beige", "cream"),
     "white": ("white",),
-    "charcoal": ("charcoal", "black", "dark gray", "dark grey"),
+    "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
 }
 WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
@@ -500,8 +500,8 @@ class _Reader:
         self.background = str(word.value)
 
     def _on_tone(self, text: str, word: _Word, following: _Word | None) -> None:
-        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something"):
-            self.unknown.append(text)  # "a white ball": the world has no white objects
+        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something", "colour", "size"):
+            self.unknown.append(text)  # "a white ball", "a dark red ball": the world has no white or dark objects
             return
         if following is not None and following.kind in ("background", "occluder"):
             return  # "gray sky", "white stripes"
