@@ -14,7 +14,8 @@ pytest.importorskip("fastapi")
 from kinema.server.auth import bearer_token, is_protected, key_is_valid
 from kinema.server.catalog import ModelCatalog, supported_tasks
 from kinema.server.errors import APIError
-from kinema.server.files import JobFiles, decode_image, new_video_id
+from kinema.server import files
+from kinema.server.files import JobFiles, decode_clip, decode_image, fit_clip, new_video_id
 from kinema.server.jobs import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job, QueueFull
 from kinema.server.policy import AllPolicies, BlocklistPolicy, ClassifierPolicy
 from kinema.server.settings import ServerSettings
@@ -126,6 +127,24 @@ def test_expired_jobs_are_purgeable(store) -> None:
     store.claim_next(now=1)
     store.complete(job.id, now=10, expires_at=20)
     assert store.purgeable(now=19) == [] and store.purgeable(now=20) == [job.id]
+
+
+# ---------------------------------------------------------------------------- uploaded clips
+
+
+def test_an_uploaded_clip_is_decoded_only_as_far_as_needed_and_refused_when_too_big(tmp_path, monkeypatch) -> None:
+    from kinema.media import write_video
+
+    clip = write_video(np.zeros((49, 32, 48, 3), np.uint8), tmp_path / "clip.mp4", fps=24).read_bytes()
+    frames, fps = decode_clip(clip, param="video", max_seconds=1.0)
+    assert (frames.shape, fps) == ((25, 32, 48, 3), 24.0)
+    fitted = fit_clip(frames, fps, width=16, height=16, target_fps=8.0, num_frames=9)
+    assert fitted.shape == (9, 16, 16, 3)
+    monkeypatch.setattr(files, "MAX_DECODED_BYTES", 10 * 32 * 48 * 3)
+    with pytest.raises(ValueError, match=r"video is 48x32 at 24 fps: 1 s of it would take .* GiB decoded"):
+        decode_clip(clip, param="video", max_seconds=1.0)
+    with pytest.raises(ValueError, match="video is not a video this server can read"):
+        decode_clip(b"junk", param="video", max_seconds=1.0)
 
 
 # ---------------------------------------------------------------------------- the catalog

@@ -27,7 +27,7 @@ from kinema.server.files import decode_clip
 
 CHARACTER_ID = re.compile(r"char_[0-9a-f]{32}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,63}")
-READ_FRAMES = 33  # the world's longest clip; enough to see an object in many frames
+READ_SECONDS = 4.0  # the world's longest clip; enough to see an object in many frames
 SHORT_SIDE = 64  # the world's size, where the checker's thresholds were set
 
 
@@ -84,7 +84,7 @@ def read_look(clip: bytes) -> str:
     from kinema.evaluation.checker import describe
     from kinema.evaluation.observe import observe
 
-    frames, fps = decode_clip(clip, param="video", max_frames=READ_FRAMES)
+    frames, fps = decode_clip(clip, param="video", max_seconds=READ_SECONDS)
     observation = observe(_to_world_size(frames), fps)
     if not observation.objects:
         raise ValueError("the video shows no object this model's world can draw (a coloured circle, square, "

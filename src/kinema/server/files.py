@@ -9,6 +9,7 @@ names, and the final path is checked to lie inside the data folder all the same.
 from __future__ import annotations
 
 import io
+import math
 import re
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ REFERENCE_IMAGE = "reference.png"
 SOURCE_VIDEO = "source.mp4"
 MAX_IMAGE_BYTES = 16 * 2**20
 MAX_IMAGE_PIXELS = 40_000_000  # far above any real photo, far below a decompression bomb
+MAX_DECODED_BYTES = 2 * 2**30  # an uploaded clip's frames, decoded: a few seconds of 4K, far below the machine
 
 
 def new_video_id() -> str:
@@ -139,11 +141,23 @@ def decode_image(data: bytes, *, width: int, height: int) -> np.ndarray:
     return np.asarray(fitted, dtype=np.uint8).copy()
 
 
-def decode_clip(data: bytes, *, param: str, max_frames: int | None = None) -> tuple[np.ndarray, float]:
-    """An uploaded clip (MP4, WebM, MOV, GIF, PNG, ...) as uint8 frames (T, H, W, 3) and its frame rate.
+def decode_clip(data: bytes, *, param: str, max_seconds: float) -> tuple[np.ndarray, float]:
+    """The first `max_seconds` of an uploaded clip (MP4, WebM, MOV, GIF, PNG, ...) as uint8 frames (T, H, W, 3), and its rate.
 
-    Raises ValueError naming `param` for empty, oversized or undecodable uploads.
+    Raises ValueError naming `param` for empty, oversized or undecodable uploads, and for clips whose
+    decoded frames would not fit in MAX_DECODED_BYTES (a small file can hold hours of video).
     """
+    first, fps = _read_clip(data, param=param, max_frames=1)
+    frames = math.ceil(max_seconds * fps) + 1
+    if frames * first[0].nbytes > MAX_DECODED_BYTES:
+        height, width = first.shape[1:3]
+        raise ValueError(f"{param} is {width}x{height} at {fps:g} fps: {max_seconds:g} s of it would take "
+                         f"{frames * first[0].nbytes / 2**30:.1f} GiB decoded (limit {MAX_DECODED_BYTES // 2**30} GiB); "
+                         "upload a smaller or lower-frame-rate clip")
+    return _read_clip(data, param=param, max_frames=frames)
+
+
+def _read_clip(data: bytes, *, param: str, max_frames: int) -> tuple[np.ndarray, float]:
     from kinema.media import read_video
 
     if not data:

@@ -140,7 +140,7 @@ class VideoService:
         """An uploaded clip fitted to the model: the size nearest its aspect ratio (scaled, centre-cropped), the
         model's frame rate, and the longest supported duration it covers; 400 when it is unreadable or too short."""
         try:
-            frames, fps = decode_clip(clip, param="video")
+            frames, fps = decode_clip(clip, param="video", max_seconds=max(float(seconds) for seconds in durations))
         except ValueError as error:
             raise invalid_value("video", str(error), code="invalid_video") from None
         clip_height, clip_width = frames.shape[1:3]
