@@ -106,6 +106,8 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("two cats and a ball", scene(obj("circle"), unknown=("cats",))),
     ("a dark background with a glowing yellow ball", scene(obj("circle", "yellow"), background="charcoal",
                                                             unknown=("glowing",))),
+    ("a ball rolls left, then right", scene(obj("circle", motion="left"), unknown=("then right (one motion per object)",))),
+    ("a red ball moves left, then a blue star spins", scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="spin"))),
     ("a dark red ball on a white background", scene(obj("circle", "red"), background="white", unknown=("dark",))),
 ]  # fmt: skip
 

@@ -148,13 +148,16 @@ STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "no pan", "no panning",
 )  # fmt: skip
 BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
+# Words after which a second motion of the same object is a later one ("rolls left, then right"):
+# the world gives each object one motion for the whole clip, so the first stands and the later is reported.
+SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
 # Function words and request filler that say nothing about the scene. Style words
 # ("cinematic", "beautiful") are deliberately absent: the world cannot render them, so they are
 # reported as not understood.
 STOPWORDS: frozenset[str] = frozenset(
     """the is are was were be been being it its this that these those there here with while whilst as and or
     but of in on at to toward towards into onto from by for across through over under beneath below above
-    against behind front beside near around along then also very really slightly too so other
+    against behind front beside near around along also very really slightly too so other
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
     middle centre center place way pace speed plain day time shaped sized
@@ -200,6 +203,7 @@ def _build_lexicon() -> dict[tuple[str, ...], _Word]:
     entries += [(w, _Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
     entries += [(w, _Word("stop")) for w in STOPWORDS]
     entries += [(p, _Word("boundary")) for p in PUNCTUATION]
+    entries += [(w, _Word("sequence")) for w in SEQUENCE_WORDS]
     lexicon: dict[tuple[str, ...], _Word] = {}
     for text, word in entries:
         key = tuple(text.split())
@@ -296,6 +300,7 @@ class _Reader:
         self.member: _Group | None = None  # the member now being described
         self.described = 0  # members described so far
         self.previous_kind = ""
+        self.later = False  # after "then": a motion for an object that has one is a second motion, reported
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
 
     def feed(self, text: str, word: _Word | None, following: _Word | None, before_noun: bool = False) -> None:
@@ -346,6 +351,16 @@ class _Reader:
 
     def _on_boundary(self, text: str, word: _Word | None, following: _Word | None) -> None:
         self.postposed, self.distribute, self.member = None, False, None
+
+    def _on_sequence(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        self.later = True
+
+    def _later_motion(self, text: str, target: _Group) -> bool:
+        """After "then", a motion for an object that already moves is a second motion: reported, not applied."""
+        if self.later and target.motion is not None:
+            self.unknown.append(f"then {text} (one motion per object)")
+            return True
+        return False
 
     def _on_verb(self, text: str, word: _Word | None, following: _Word | None) -> None:
         pass  # "moving", "slides": the direction or motion word that follows carries the meaning
@@ -470,7 +485,7 @@ class _Reader:
 
     def _on_motion(self, text: str, word: _Word, following: _Word | None) -> None:
         for target in self._motion_targets(word):
-            if text in ROTATION_SENSES and target.motion == "spin":
+            if (text in ROTATION_SENSES and target.motion == "spin") or self._later_motion(text, target):
                 continue
             target.motion = str(word.value)
 
@@ -481,6 +496,8 @@ class _Reader:
     def _on_direction(self, text: str, word: _Word, following: _Word | None) -> None:
         """Directions combine across axes ('up and to the left'); a later word on one axis replaces it."""
         for target in self._motion_targets(word):
+            if self._later_motion(text, target):
+                continue
             horizontal, vertical = word.value  # type: ignore[misc]
             if target.motion in DIRECTIONS:
                 old_h, old_v = (int(c) for c in DIRECTIONS[target.motion])
