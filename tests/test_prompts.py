@@ -108,6 +108,13 @@ CASES: list[tuple[str, SceneAttributes]] = [
                                                             unknown=("glowing",))),
     ("a ball rolls left, then right", scene(obj("circle", motion="left"), unknown=("then right (one motion per object)",))),
     ("a red ball moves left, then a blue star spins", scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="spin"))),
+    # Negation: a scene part is switched off; an object's attribute cannot be shown, so it is reported and skipped.
+    ("a ball moving left, not right", scene(obj("circle", motion="left"), unknown=("not right",))),
+    ("a ball that is not red", scene(obj("circle"), unknown=("not red",))),
+    ("a star, not a ball", scene(obj("star"), unknown=("not ball",))),
+    ("a star without rain and with no wall", scene(obj("star"), weather="none", occluder=False)),
+    ("no camera movement, a star spins", scene(obj("star", motion="spin"), camera_pan="none")),
+    ("4 balls moving left", scene(*[obj("circle", motion="left")] * 4)),
     ("a dark red ball on a white background", scene(obj("circle", "red"), background="white", unknown=("dark",))),
 ]  # fmt: skip
 

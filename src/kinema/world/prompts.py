@@ -63,6 +63,8 @@ COUNT_WORDS: dict[str, int] = {
     "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "1": 1,
     "two": 2, "pair": 2, "couple": 2, "2": 2,
     "three": 3, "3": 3,
+    # More than a scene holds: read, so that expansion can say so ("4 objects (a scene holds at most 3)").
+    "four": 4, "4": 4, "five": 5, "5": 5, "six": 6, "6": 6, "several": 4, "many": 5,
 }  # fmt: skip
 # Horizontal and vertical components, screen convention (up is -1).
 DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
@@ -85,7 +87,7 @@ ROTATION_SENSES: tuple[str, ...] = (
     "clockwise", "counterclockwise", "anticlockwise", "counter clockwise", "anti clockwise",
 )  # fmt: skip
 MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "still": ("still", "stationary", "motionless", "static", "resting", "rests", "unmoving", "immobile",
+    "still": ("still", "stationary", "motionless", "static", "resting", "rests", "at rest", "unmoving", "immobile",
               "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
     "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
                "up and down"),
@@ -121,7 +123,7 @@ MOVE_VERBS: tuple[str, ...] = (
     "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
 )  # fmt: skip
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky"),
+    "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
     "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
     "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
               "under the stars", "beneath the stars", "in the dark"),
@@ -135,9 +137,9 @@ TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
-             "falling snow"),
+             "falling snow", "snowstorm"),
     "rain": ("rain", "rains", "raining", "rainy", "rainfall", "raindrops", "drizzle", "drizzling", "downpour",
-             "rainstorm", "falling rain"),
+             "rainstorm", "falling rain", "storm", "thunderstorm", "stormy"),
 }  # fmt: skip
 OCCLUDER_WORDS: tuple[str, ...] = (
     "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
@@ -145,8 +147,11 @@ OCCLUDER_WORDS: tuple[str, ...] = (
 CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
 STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
-    "no pan", "no panning",
+    "no pan", "no panning", "no camera movement", "no camera motion",
 )  # fmt: skip
+# A negated scene word switches that part off ("no rain", "without a wall"); a negated object word
+# ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
+NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor")
 BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
 # Words after which a second motion of the same object is a later one ("rolls left, then right"):
 # the world gives each object one motion for the whole clip, so the first stands and the later is reported.
@@ -204,6 +209,7 @@ def _build_lexicon() -> dict[tuple[str, ...], _Word]:
     entries += [(w, _Word("stop")) for w in STOPWORDS]
     entries += [(p, _Word("boundary")) for p in PUNCTUATION]
     entries += [(w, _Word("sequence")) for w in SEQUENCE_WORDS]
+    entries += [(w, _Word("negation")) for w in NEGATION_WORDS]
     lexicon: dict[tuple[str, ...], _Word] = {}
     for text, word in entries:
         key = tuple(text.split())
@@ -301,12 +307,16 @@ class _Reader:
         self.described = 0  # members described so far
         self.previous_kind = ""
         self.later = False  # after "then": a motion for an object that has one is a second motion, reported
+        self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
 
     def feed(self, text: str, word: _Word | None, following: _Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
         kind = word.kind if word is not None else "unknown"
         if kind == "stop":
+            return
+        if self.negation is not None and kind not in ("count", "verb"):
+            self._negate(text, kind)
             return
         if self.camera_mode and self._feed_camera(text, word):
             self.previous_kind = kind
@@ -351,6 +361,25 @@ class _Reader:
 
     def _on_boundary(self, text: str, word: _Word | None, following: _Word | None) -> None:
         self.postposed, self.distribute, self.member = None, False, None
+
+    def _on_negation(self, text: str, word: _Word | None, following: _Word | None) -> None:
+        self.negation = text
+
+    def _negate(self, text: str, kind: str) -> None:
+        """The word after a negation: scene parts are switched off, anything else is reported and skipped."""
+        negation, self.negation = self.negation, None
+        if kind == "weather":
+            self.weather = "none"
+        elif kind == "occluder":
+            self.occluder = False
+        elif kind == "camera":
+            self.camera_pan = "none"
+        elif kind == "boundary":
+            self._on_boundary(text, None, None)
+        else:
+            self.unknown.append(f"{negation} {text}")
+            if kind in NOUN_KINDS:
+                self.pending = _Group()  # "not a ball": no ball
 
     def _on_sequence(self, text: str, word: _Word | None, following: _Word | None) -> None:
         self.later = True
