@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from kinema.world import prompts
+from kinema.world import vocabulary
 from kinema.world.captions import DIRECTION_WORDS, canonical_caption
 from kinema.world.expansion import Expansion, expand_prompt
 from kinema.world.heldout import is_heldout
@@ -141,20 +141,20 @@ def _plural(noun: str) -> str:
 
 def _direction_phrase(direction: str, rng: np.random.Generator) -> str:
     if direction in ("up", "down") and rng.random() < 0.3:
-        verbs = [v for v in prompts.DIRECTION_VERBS[(0, -1 if direction == "up" else 1)] if v.endswith("ing")]
+        verbs = [v for v in vocabulary.DIRECTION_VERBS[(0, -1 if direction == "up" else 1)] if v.endswith("ing")]
         return _choice(rng, verbs)  # "falling", "rising", "sinking"
-    verb = _choice(rng, [v for v in prompts.MOVE_VERBS if v.endswith("ing")])
-    words = list(DIRECTION_WORDS[direction]) + list(prompts.DIRECTION_COMPONENTS[direction][1])
+    verb = _choice(rng, [v for v in vocabulary.MOVE_VERBS if v.endswith("ing")])
+    words = list(DIRECTION_WORDS[direction]) + list(vocabulary.DIRECTION_COMPONENTS[direction][1])
     return f"{verb} {_choice(rng, words)}"
 
 
 def _motion_phrase(motion: str, speed: str | None, rng: np.random.Generator) -> str:
     if motion not in DIRECTIONS:
-        return _choice(rng, prompts.MOTION_SYNONYMS[motion])
+        return _choice(rng, vocabulary.MOTION_SYNONYMS[motion])
     phrase = _direction_phrase(motion, rng)
     if speed is None:
         return phrase
-    adverb = _choice(rng, prompts.SPEED_SYNONYMS[speed])
+    adverb = _choice(rng, vocabulary.SPEED_SYNONYMS[speed])
     return f"{adverb} {phrase}" if rng.random() < 0.3 and " " not in adverb else f"{phrase} {adverb}"
 
 
@@ -169,9 +169,9 @@ def _object_group(rng: np.random.Generator, number: int, colours: list[str]) -> 
         colour = colours.pop() if number == 1 else None
         size = size or _choice(rng, SIZES)  # a bare "thing" needs one adjective to be an object
     words = [_choice(rng, {1: ("a", "one", ""), 2: ("two", "a pair of"), 3: ("three",)}[number])]
-    words.append(_choice(rng, prompts.SIZE_SYNONYMS[size]) if size else "")
-    words.append(_choice(rng, prompts.COLOUR_SYNONYMS[colour]) if colour else "")
-    noun = _choice(rng, prompts.SHAPE_NOUNS[shape]) if shape else _choice(rng, prompts.GENERIC_NOUNS)
+    words.append(_choice(rng, vocabulary.SIZE_SYNONYMS[size]) if size else "")
+    words.append(_choice(rng, vocabulary.COLOUR_SYNONYMS[colour]) if colour else "")
+    noun = _choice(rng, vocabulary.SHAPE_NOUNS[shape]) if shape else _choice(rng, vocabulary.GENERIC_NOUNS)
     words.append(_plural(noun) if number > 1 else noun)
     if motion is not None:
         words.append(_motion_phrase(motion, speed, rng))
@@ -189,16 +189,16 @@ def _scene_phrases(rng: np.random.Generator) -> tuple[list[str], dict[str, objec
         background = _choice(rng, BACKGROUNDS)
         stated["background"] = background
         if background in PLAIN_BACKGROUNDS:
-            tone = _choice(rng, prompts.TONE_SYNONYMS[background])
-            phrases.append(f"{_choice(rng, ('on a', 'against a'))} {tone} {_choice(rng, prompts.BACKGROUND_NOUNS[:2])}")
+            tone = _choice(rng, vocabulary.TONE_SYNONYMS[background])
+            phrases.append(f"{_choice(rng, ('on a', 'against a'))} {tone} {_choice(rng, vocabulary.BACKGROUND_NOUNS[:2])}")
         else:
-            word = _choice(rng, prompts.TEXTURED_SYNONYMS[background])
+            word = _choice(rng, vocabulary.TEXTURED_SYNONYMS[background])
             article = _choice(rng, ("a ", "the ", ""))
             phrases.append(f"{_choice(rng, ('on', 'in', 'under', 'over', 'with'))} {article}{word}")
     if rng.random() < 0.25:
         weather = _choice(rng, ("snow", "rain"))
         stated["weather"] = weather
-        phrases.append(f"{_choice(rng, ('in the', 'with', 'in a'))} {_choice(rng, prompts.WEATHER_SYNONYMS[weather])}")
+        phrases.append(f"{_choice(rng, ('in the', 'with', 'in a'))} {_choice(rng, vocabulary.WEATHER_SYNONYMS[weather])}")
     if rng.random() < 0.2 and stated.get("background", "sky") in PANNABLE_BACKGROUNDS:
         pan = _choice(rng, ("left", "right"))
         stated["camera_pan"] = pan
@@ -206,7 +206,7 @@ def _scene_phrases(rng: np.random.Generator) -> tuple[list[str], dict[str, objec
         phrases.append(f"{verb} {_choice(rng, ('', 'to the '))}{pan}")
     if rng.random() < 0.15:
         stated["occluder"] = True
-        phrases.append(f"{_choice(rng, ('behind', 'near', 'passing behind'))} a {_choice(rng, prompts.OCCLUDER_WORDS[:6:2])}")
+        phrases.append(f"{_choice(rng, ('behind', 'near', 'passing behind'))} a {_choice(rng, vocabulary.OCCLUDER_WORDS[:6:2])}")
     return phrases, stated
 
 

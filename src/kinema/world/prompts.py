@@ -17,214 +17,16 @@ import re
 from dataclasses import dataclass, field, replace
 
 from kinema.world.spec import DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
-
-
-@dataclass(frozen=True)
-class _Word:
-    """One recognised word or set phrase: its role and the value it names."""
-
-    kind: str
-    value: object = None
-    plural: bool = False
-    verb: bool = False  # direction verbs ("falling"), which weather words swallow ("snow is falling")
-
-
-COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "red": ("red", "crimson", "scarlet", "ruby", "cherry"),
-    "orange": ("orange", "amber", "tangerine"),
-    "yellow": ("yellow", "gold", "golden", "lemon"),
-    "green": ("green", "emerald", "lime"),
-    "cyan": ("cyan", "teal", "turquoise", "aqua"),
-    "blue": ("blue", "navy", "azure", "cobalt"),
-    "purple": ("purple", "violet", "lavender", "indigo"),
-    "pink": ("pink", "rose", "fuchsia", "magenta"),
-}
-SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "small": ("small", "little", "tiny", "mini"),
-    "medium": ("medium", "medium sized", "mid sized", "average sized", "middle sized"),
-    "large": ("large", "big", "huge", "giant", "enormous", "massive"),
-}
-SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
-    "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot"),
-    "square": ("square", "box", "block", "cube", "tile"),
-    "triangle": ("triangle", "pyramid"),
-    "star": ("star",),
-}
-SHAPE_ADJECTIVES: dict[str, tuple[str, ...]] = {
-    "circle": ("round", "circular", "spherical"),
-    "square": ("square shaped", "boxy"),
-    "triangle": ("triangular", "triangle shaped"),
-    "star": ("star shaped",),
-}
-GENERIC_NOUNS: tuple[str, ...] = ("shape", "object", "thing", "item")
-# Words that hand the motion after them to every object so far ("..., all spinning").
-DISTRIBUTIVE_WORDS: tuple[str, ...] = ("all", "both", "each", "every", "they", "them")
-COUNT_WORDS: dict[str, int] = {
-    "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "1": 1,
-    "two": 2, "pair": 2, "couple": 2, "2": 2,
-    "three": 3, "3": 3,
-    # More than a scene holds: read, so that expansion can say so ("4 objects (a scene holds at most 3)").
-    "four": 4, "4": 4, "five": 5, "5": 5, "six": 6, "6": 6, "several": 4, "many": 5,
-}  # fmt: skip
-# Horizontal and vertical components, screen convention (up is -1).
-DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
-    "left": ((-1, 0), ("left", "leftward", "leftwards", "west")),
-    "right": ((1, 0), ("right", "rightward", "rightwards", "east")),
-    "up": ((0, -1), ("up", "upward", "upwards", "upper", "top", "north")),
-    "down": ((0, 1), ("down", "downward", "downwards", "lower", "bottom", "south")),
-    "up-left": ((-1, -1), ("northwest",)),
-    "up-right": ((1, -1), ("northeast",)),
-    "down-left": ((-1, 1), ("southwest",)),
-    "down-right": ((1, 1), ("southeast",)),
-}
-DIRECTION_VERBS: dict[tuple[int, int], tuple[str, ...]] = {
-    (0, 1): ("fall", "falls", "falling", "drop", "drops", "dropping", "sink", "sinks", "sinking",
-             "descend", "descends", "descending", "pour", "pours", "pouring"),
-    (0, -1): ("rise", "rises", "rising", "climb", "climbs", "climbing", "ascend", "ascends", "ascending"),
-}  # fmt: skip
-# Senses of turning: a path round a circle, unless the object already spins in place ("spinning clockwise").
-ROTATION_SENSES: tuple[str, ...] = (
-    "clockwise", "counterclockwise", "anticlockwise", "counter clockwise", "anti clockwise",
-)  # fmt: skip
-MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "still": ("still", "stationary", "motionless", "static", "resting", "rests", "at rest", "unmoving", "immobile",
-              "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
-    "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
-               "up and down"),
-    "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
-               "looping", "in a circle", "in circles", "in a loop", "going round", "going around", "goes round",
-               "goes around", "round and round", *ROTATION_SENSES),
-    "grow": ("grow", "grows", "growing", "expand", "expands", "expanding", "inflate", "inflates", "inflating",
-             "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger",
-             "towards the camera", "toward the camera", "towards the viewer", "toward the viewer", "approaching",
-             "approaches", "closer"),
-    "shrink": ("shrink", "shrinks", "shrinking", "contract", "contracts", "contracting", "deflate", "deflates",
-               "deflating", "dwindle", "dwindles", "dwindling", "smaller", "away from the camera",
-               "away from the viewer", "into the distance", "receding", "recedes", "farther away", "further away"),
-    "spin": ("spin", "spins", "spinning", "rotate", "rotates", "rotating", "twirl", "twirls", "twirling",
-             "turn", "turns", "turning", "whirl", "whirls", "whirling", "turning round", "turns round",
-             "spinning round"),
-}  # fmt: skip
-SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "fast": ("fast", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
-             "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace",
-             "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
-             "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting"),
-    "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
-             "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
-             "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching"),
-}  # fmt: skip
-MOVE_VERBS: tuple[str, ...] = (
-    "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
-    "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
-    "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
-    "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
-    "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
-    "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
-)  # fmt: skip
-TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
-    "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
-    "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
-              "under the stars", "beneath the stars", "in the dark"),
-    "stripes": ("stripes", "striped", "stripy", "stripe"),
-}  # fmt: skip
-TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "gray": ("gray", "grey", "light gray", "light grey"),
-    "beige": ("beige", "cream"),
-    "white": ("white",),
-    "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
-}
-WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
-             "falling snow", "snowstorm"),
-    "rain": ("rain", "rains", "raining", "rainy", "rainfall", "raindrops", "drizzle", "drizzling", "downpour",
-             "rainstorm", "falling rain", "storm", "thunderstorm", "stormy"),
-}  # fmt: skip
-OCCLUDER_WORDS: tuple[str, ...] = (
-    "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
-)  # fmt: skip
-CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
-STATIC_CAMERA_PHRASES: tuple[str, ...] = (
-    "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
-    "no pan", "no panning", "no camera movement", "no camera motion",
-)  # fmt: skip
-# A negated scene word switches that part off ("no rain", "without a wall"); a negated object word
-# ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
-NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor")
-BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
-# Words after which a second motion of the same object is a later one ("rolls left, then right"):
-# the world gives each object one motion for the whole clip, so the first stands and the later is reported.
-SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
-# Function words and request filler that say nothing about the scene. Style words
-# ("cinematic", "beautiful") are deliberately absent: the world cannot render them, so they are
-# reported as not understood.
-STOPWORDS: frozenset[str] = frozenset(
-    """the is are was were be been being it its this that these those there here with while whilst as and or
-    but of in on at to toward towards into onto from by for across through over under beneath below above
-    against behind front beside near around along also very really slightly too so other
-    which who where when some just only again we you i me please show shows showing featuring features
-    has have having make makes generate create render see does do video clip scene shot footage frame screen
-    middle centre center place way pace speed plain day time shaped sized
-    want wants would could can like id lets let us my our give draw depict depicting
-    animation animated image picture gif movie film theres heres""".split()
-)
-PUNCTUATION = ".,;:!?"
-# Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
-# speed in such a run describes the noun that ends it, not the object before.
-PRENOMINAL_KINDS: frozenset[str] = frozenset({"colour", "size", "shape_adj", "speed", "motion", "direction"})
-NOUN_KINDS: frozenset[str] = frozenset({"shape", "generic", "something"})
-# Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").
-SCENE_KINDS: frozenset[str] = frozenset(
-    {"background", "tone", "bg_noun", "weather", "occluder", "camera", "camera_none"}
+from kinema.world.vocabulary import (
+    LEXICON,
+    LONGEST_PHRASE,
+    NOUN_KINDS,
+    PRENOMINAL_KINDS,
+    ROTATION_SENSES,
+    SCENE_KINDS,
+    Word,
 )
 
-
-def _build_lexicon() -> dict[tuple[str, ...], _Word]:
-    """Every known word and set phrase, keyed by its word tuple."""
-    entries: list[tuple[str, _Word]] = []
-    entries += [(w, _Word("colour", c)) for c, ws in COLOUR_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("size", s)) for s, ws in SIZE_SYNONYMS.items() for w in ws]
-    for shape, nouns in SHAPE_NOUNS.items():
-        entries += [(n, _Word("shape", shape)) for n in nouns]
-        entries += [(_plural(n), _Word("shape", shape, plural=True)) for n in nouns]
-    entries += [(w, _Word("shape_adj", s)) for s, ws in SHAPE_ADJECTIVES.items() for w in ws]
-    entries += [(n, _Word("generic")) for n in GENERIC_NOUNS]
-    entries += [(_plural(n), _Word("generic", plural=True)) for n in GENERIC_NOUNS]
-    entries += [("something", _Word("something"))]
-    entries += [(w, _Word("all")) for w in DISTRIBUTIVE_WORDS]
-    entries += [(w, _Word("count", n)) for w, n in COUNT_WORDS.items()]
-    entries += [(w, _Word("direction", comp)) for comp, ws in DIRECTION_COMPONENTS.values() for w in ws]
-    entries += [(w, _Word("direction", comp, verb=True)) for comp, ws in DIRECTION_VERBS.items() for w in ws]
-    entries += [(w, _Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("verb")) for w in MOVE_VERBS]
-    entries += [(w, _Word("background", b)) for b, ws in TEXTURED_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("tone", t)) for t, ws in TONE_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("bg_noun")) for w in BACKGROUND_NOUNS]
-    entries += [(w, _Word("weather", x)) for x, ws in WEATHER_SYNONYMS.items() for w in ws]
-    entries += [(w, _Word("occluder")) for w in OCCLUDER_WORDS]
-    entries += [(w, _Word("camera")) for w in CAMERA_WORDS]
-    entries += [(w, _Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
-    entries += [(w, _Word("stop")) for w in STOPWORDS]
-    entries += [(p, _Word("boundary")) for p in PUNCTUATION]
-    entries += [(w, _Word("sequence")) for w in SEQUENCE_WORDS]
-    entries += [(w, _Word("negation")) for w in NEGATION_WORDS]
-    lexicon: dict[tuple[str, ...], _Word] = {}
-    for text, word in entries:
-        key = tuple(text.split())
-        if key in lexicon and lexicon[key] != word:
-            raise ValueError(f"prompt lexicon gives {text!r} two meanings: {lexicon[key]} and {word}")
-        lexicon[key] = word
-    return lexicon
-
-
-def _plural(noun: str) -> str:
-    return noun + ("es" if noun.endswith(("x", "s", "sh", "ch")) else "s")
-
-
-_LEXICON = _build_lexicon()
-_LONGEST_PHRASE = max(len(key) for key in _LEXICON)
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
 
 
@@ -233,21 +35,15 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("'", "").replace("\u2019", ""))
 
 
-def known_words() -> frozenset[str]:
-    """Single words that say something about a scene (no function words), for typo correction."""
-    return frozenset(key[0] for key, word in _LEXICON.items()
-                     if len(key) == 1 and word.kind not in ("stop", "boundary") and key[0].isalpha())
-
-
-def _lex(tokens: list[str]) -> list[tuple[str, _Word | None]]:
+def _lex(tokens: list[str]) -> list[tuple[str, Word | None]]:
     """Greedy longest-match of set phrases; unrecognised words come back with None."""
-    out: list[tuple[str, _Word | None]] = []
+    out: list[tuple[str, Word | None]] = []
     i = 0
     while i < len(tokens):
-        for length in range(min(_LONGEST_PHRASE, len(tokens) - i), 0, -1):
+        for length in range(min(LONGEST_PHRASE, len(tokens) - i), 0, -1):
             key = tuple(tokens[i : i + length])
-            if key in _LEXICON:
-                out.append((" ".join(key), _LEXICON[key]))
+            if key in LEXICON:
+                out.append((" ".join(key), LEXICON[key]))
                 i += length
                 break
         else:
@@ -310,7 +106,7 @@ class _Reader:
         self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
 
-    def feed(self, text: str, word: _Word | None, following: _Word | None, before_noun: bool = False) -> None:
+    def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
         kind = word.kind if word is not None else "unknown"
         if kind == "stop":
@@ -333,7 +129,7 @@ class _Reader:
             self.pending = _Group()  # the "a" of "in a meadow" or "with a static camera"
         self.previous_kind = kind
 
-    def _feed_camera(self, text: str, word: _Word | None) -> bool:
+    def _feed_camera(self, text: str, word: Word | None) -> bool:
         """While a pan is being described, take its direction; False once the phrase has ended."""
         if word is None or word.kind in ("boundary", "count", "colour", "size", "shape", "generic", "something"):
             self.camera_mode = False
@@ -354,15 +150,15 @@ class _Reader:
         self.camera_mode = False
         return False
 
-    def _on_unknown(self, text: str, word: _Word | None, following: _Word | None) -> None:
+    def _on_unknown(self, text: str, word: Word | None, following: Word | None) -> None:
         self.unknown.append(text)
         if self.pending.count is not None:
             self.pending.saw_unknown = True
 
-    def _on_boundary(self, text: str, word: _Word | None, following: _Word | None) -> None:
+    def _on_boundary(self, text: str, word: Word | None, following: Word | None) -> None:
         self.postposed, self.distribute, self.member = None, False, None
 
-    def _on_negation(self, text: str, word: _Word | None, following: _Word | None) -> None:
+    def _on_negation(self, text: str, word: Word | None, following: Word | None) -> None:
         self.negation = text
 
     def _negate(self, text: str, kind: str) -> None:
@@ -381,7 +177,7 @@ class _Reader:
             if kind in NOUN_KINDS:
                 self.pending = _Group()  # "not a ball": no ball
 
-    def _on_sequence(self, text: str, word: _Word | None, following: _Word | None) -> None:
+    def _on_sequence(self, text: str, word: Word | None, following: Word | None) -> None:
         self.later = True
 
     def _later_motion(self, text: str, target: _Group) -> bool:
@@ -391,10 +187,10 @@ class _Reader:
             return True
         return False
 
-    def _on_verb(self, text: str, word: _Word | None, following: _Word | None) -> None:
+    def _on_verb(self, text: str, word: Word | None, following: Word | None) -> None:
         pass  # "moving", "slides": the direction or motion word that follows carries the meaning
 
-    def _on_count(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_count(self, text: str, word: Word, following: Word | None) -> None:
         self.postposed = None
         if self.pending.saw_unknown and not self.pending.has_attributes():
             self.pending = _Group()  # "two cats and a ball": the two went to the cats, not the ball
@@ -405,7 +201,7 @@ class _Reader:
                 return
         self.pending.count = max(self.pending.count or 0, int(word.value))  # type: ignore[arg-type]
 
-    def _on_colour(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_colour(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
             return  # "blue sky", "green lawn", "red wall": describes the scene, not an object
         if following is not None and following.kind == "bg_noun":
@@ -417,12 +213,12 @@ class _Reader:
         elif word.value not in target.colours:
             target.colours.append(str(word.value))
 
-    def _on_size(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_size(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
             return  # "a big field", "a large wall"
         self._adjective_target().size = str(word.value)
 
-    def _on_shape_adj(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_shape_adj(self, text: str, word: Word, following: Word | None) -> None:
         self._adjective_target().shape = str(word.value)
 
     def _next_member(self) -> _Group | None:
@@ -461,7 +257,7 @@ class _Reader:
             return self.postposed
         return self.pending
 
-    def _on_shape(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_shape(self, text: str, word: Word, following: Word | None) -> None:
         if self._describing_member():
             self.member.shape = str(word.value)  # type: ignore[union-attr]  # "..., one red ball and one blue ball"
             return
@@ -471,12 +267,12 @@ class _Reader:
             return
         self._close_pending(str(word.value), word.plural, generic=False)
 
-    def _on_generic(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_generic(self, text: str, word: Word, following: Word | None) -> None:
         if self._describing_member():
             return  # "two shapes, one red one and ..."
         self._close_pending(self.pending.shape, word.plural, generic=True)
 
-    def _on_something(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_something(self, text: str, word: Word, following: Word | None) -> None:
         self._close_pending(self.pending.shape, plural=False, generic=True)
         self.postposed = self.groups[-1]
 
@@ -493,7 +289,7 @@ class _Reader:
         """True while words describe a member ("one red ...") rather than start a new object."""
         return self.member is not None and self.pending.count is None and not self.pending.has_attributes()
 
-    def _motion_targets(self, word: _Word) -> list[_Group]:
+    def _motion_targets(self, word: Word) -> list[_Group]:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
         if self.before_noun:
             return [self._adjective_target()]  # "a ball and a *spinning* star"
@@ -512,17 +308,17 @@ class _Reader:
             return list(self.members)  # "two balls, one red and one blue, bouncing": every member
         return list(self.groups) if self.distribute else [self.groups[-1]]
 
-    def _on_motion(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_motion(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
             if (text in ROTATION_SENSES and target.motion == "spin") or self._later_motion(text, target):
                 continue
             target.motion = str(word.value)
 
-    def _on_speed(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_speed(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
             target.speed = str(word.value)
 
-    def _on_direction(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_direction(self, text: str, word: Word, following: Word | None) -> None:
         """Directions combine across axes ('up and to the left'); a later word on one axis replaces it."""
         for target in self._motion_targets(word):
             if self._later_motion(text, target):
@@ -533,19 +329,19 @@ class _Reader:
                 horizontal, vertical = horizontal or old_h, vertical or old_v
             target.motion = _direction_name(horizontal, vertical)
 
-    def _on_all(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_all(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("shape", "generic", "colour", "size", "shape_adj"):
             if text == "both":
                 self.pending.count = max(self.pending.count or 0, 2)  # "both balls"
             return
         self.distribute = bool(self.groups)
 
-    def _on_background(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_background(self, text: str, word: Word, following: Word | None) -> None:
         if self.background == "night" and word.value == "sky":
             return  # "the stars ... in the sky": a night sky is still night
         self.background = str(word.value)
 
-    def _on_tone(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_tone(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("shape", "generic", "shape_adj", "something", "colour", "size"):
             self.unknown.append(text)  # "a white ball", "a dark red ball": the world has no white or dark objects
             return
@@ -554,20 +350,20 @@ class _Reader:
         if self.background not in PANNABLE_BACKGROUNDS:  # a texture outranks a tone ("striped white backdrop")
             self.background = str(word.value)
 
-    def _on_bg_noun(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_bg_noun(self, text: str, word: Word, following: Word | None) -> None:
         pass
 
-    def _on_weather(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_weather(self, text: str, word: Word, following: Word | None) -> None:
         self.weather = str(word.value)
         self.weather_tail = 1
 
-    def _on_occluder(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_occluder(self, text: str, word: Word, following: Word | None) -> None:
         self.occluder = True
 
-    def _on_camera(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_camera(self, text: str, word: Word, following: Word | None) -> None:
         self.camera_mode = True
 
-    def _on_camera_none(self, text: str, word: _Word, following: _Word | None) -> None:
+    def _on_camera_none(self, text: str, word: Word, following: Word | None) -> None:
         self.camera_pan = "none"
 
     def result(self) -> SceneAttributes:
@@ -606,7 +402,7 @@ def parse_prompt(text: str) -> SceneAttributes:
     return reader.result()
 
 
-def _before_noun(words: list[tuple[str, _Word | None]], index: int) -> bool:
+def _before_noun(words: list[tuple[str, Word | None]], index: int) -> bool:
     """Whether words[index] opens a run of modifiers that a shape noun ends ("fast spinning red ball").
 
     Only direction verbs ("a *falling* star") count among directions: "moving left ball" is not English.

@@ -1,0 +1,224 @@
+"""The words and set phrases the prompt reader knows, each with its role ("colour", "motion", ...) and value.
+
+Synonyms map onto the world's own vocabulary (`kinema.world.spec`): "crimson" is red, "ball" a
+circle, "descending" down. `prompts` reads prompts with this lexicon; `spelling` corrects typos
+towards it; tests draw paraphrases from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word or set phrase: its role and the value it names."""
+
+    kind: str
+    value: object = None
+    plural: bool = False
+    verb: bool = False  # direction verbs ("falling"), which weather words swallow ("snow is falling")
+
+
+COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "red": ("red", "crimson", "scarlet", "ruby", "cherry"),
+    "orange": ("orange", "amber", "tangerine"),
+    "yellow": ("yellow", "gold", "golden", "lemon"),
+    "green": ("green", "emerald", "lime"),
+    "cyan": ("cyan", "teal", "turquoise", "aqua"),
+    "blue": ("blue", "navy", "azure", "cobalt"),
+    "purple": ("purple", "violet", "lavender", "indigo"),
+    "pink": ("pink", "rose", "fuchsia", "magenta"),
+}
+SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "small": ("small", "little", "tiny", "mini"),
+    "medium": ("medium", "medium sized", "mid sized", "average sized", "middle sized"),
+    "large": ("large", "big", "huge", "giant", "enormous", "massive"),
+}
+SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
+    "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot"),
+    "square": ("square", "box", "block", "cube", "tile"),
+    "triangle": ("triangle", "pyramid"),
+    "star": ("star",),
+}
+SHAPE_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "circle": ("round", "circular", "spherical"),
+    "square": ("square shaped", "boxy"),
+    "triangle": ("triangular", "triangle shaped"),
+    "star": ("star shaped",),
+}
+GENERIC_NOUNS: tuple[str, ...] = ("shape", "object", "thing", "item")
+# Words that hand the motion after them to every object so far ("..., all spinning").
+DISTRIBUTIVE_WORDS: tuple[str, ...] = ("all", "both", "each", "every", "they", "them")
+COUNT_WORDS: dict[str, int] = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "1": 1,
+    "two": 2, "pair": 2, "couple": 2, "2": 2,
+    "three": 3, "3": 3,
+    # More than a scene holds: read, so that expansion can say so ("4 objects (a scene holds at most 3)").
+    "four": 4, "4": 4, "five": 5, "5": 5, "six": 6, "6": 6, "several": 4, "many": 5,
+}  # fmt: skip
+# Horizontal and vertical components, screen convention (up is -1).
+DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
+    "left": ((-1, 0), ("left", "leftward", "leftwards", "west")),
+    "right": ((1, 0), ("right", "rightward", "rightwards", "east")),
+    "up": ((0, -1), ("up", "upward", "upwards", "upper", "top", "north")),
+    "down": ((0, 1), ("down", "downward", "downwards", "lower", "bottom", "south")),
+    "up-left": ((-1, -1), ("northwest",)),
+    "up-right": ((1, -1), ("northeast",)),
+    "down-left": ((-1, 1), ("southwest",)),
+    "down-right": ((1, 1), ("southeast",)),
+}
+DIRECTION_VERBS: dict[tuple[int, int], tuple[str, ...]] = {
+    (0, 1): ("fall", "falls", "falling", "drop", "drops", "dropping", "sink", "sinks", "sinking",
+             "descend", "descends", "descending", "pour", "pours", "pouring"),
+    (0, -1): ("rise", "rises", "rising", "climb", "climbs", "climbing", "ascend", "ascends", "ascending"),
+}  # fmt: skip
+# Senses of turning: a path round a circle, unless the object already spins in place ("spinning clockwise").
+ROTATION_SENSES: tuple[str, ...] = (
+    "clockwise", "counterclockwise", "anticlockwise", "counter clockwise", "anti clockwise",
+)  # fmt: skip
+MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "still": ("still", "stationary", "motionless", "static", "resting", "rests", "at rest", "unmoving", "immobile",
+              "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
+    "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
+               "up and down"),
+    "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
+               "looping", "in a circle", "in circles", "in a loop", "going round", "going around", "goes round",
+               "goes around", "round and round", *ROTATION_SENSES),
+    "grow": ("grow", "grows", "growing", "expand", "expands", "expanding", "inflate", "inflates", "inflating",
+             "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger",
+             "towards the camera", "toward the camera", "towards the viewer", "toward the viewer", "approaching",
+             "approaches", "closer"),
+    "shrink": ("shrink", "shrinks", "shrinking", "contract", "contracts", "contracting", "deflate", "deflates",
+               "deflating", "dwindle", "dwindles", "dwindling", "smaller", "away from the camera",
+               "away from the viewer", "into the distance", "receding", "recedes", "farther away", "further away"),
+    "spin": ("spin", "spins", "spinning", "rotate", "rotates", "rotating", "twirl", "twirls", "twirling",
+             "turn", "turns", "turning", "whirl", "whirls", "whirling", "turning round", "turns round",
+             "spinning round"),
+}  # fmt: skip
+SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "fast": ("fast", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
+             "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace",
+             "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
+             "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting"),
+    "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
+             "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
+             "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching"),
+}  # fmt: skip
+MOVE_VERBS: tuple[str, ...] = (
+    "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
+    "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
+    "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
+    "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
+    "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
+    "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
+)  # fmt: skip
+TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
+    "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
+    "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
+              "under the stars", "beneath the stars", "in the dark"),
+    "stripes": ("stripes", "striped", "stripy", "stripe"),
+}  # fmt: skip
+TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "gray": ("gray", "grey", "light gray", "light grey"),
+    "beige": ("beige", "cream"),
+    "white": ("white",),
+    "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
+}
+WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
+             "falling snow", "snowstorm"),
+    "rain": ("rain", "rains", "raining", "rainy", "rainfall", "raindrops", "drizzle", "drizzling", "downpour",
+             "rainstorm", "falling rain", "storm", "thunderstorm", "stormy"),
+}  # fmt: skip
+OCCLUDER_WORDS: tuple[str, ...] = (
+    "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
+)  # fmt: skip
+CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
+STATIC_CAMERA_PHRASES: tuple[str, ...] = (
+    "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
+    "no pan", "no panning", "no camera movement", "no camera motion",
+)  # fmt: skip
+# A negated scene word switches that part off ("no rain", "without a wall"); a negated object word
+# ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
+NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor")
+BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
+# Words after which a second motion of the same object is a later one ("rolls left, then right"):
+# the world gives each object one motion for the whole clip, so the first stands and the later is reported.
+SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
+# Function words and request filler that say nothing about the scene. Style words
+# ("cinematic", "beautiful") are deliberately absent: the world cannot render them, so they are
+# reported as not understood.
+STOPWORDS: frozenset[str] = frozenset(
+    """the is are was were be been being it its this that these those there here with while whilst as and or
+    but of in on at to toward towards into onto from by for across through over under beneath below above
+    against behind front beside near around along also very really slightly too so other
+    which who where when some just only again we you i me please show shows showing featuring features
+    has have having make makes generate create render see does do video clip scene shot footage frame screen
+    middle centre center place way pace speed plain day time shaped sized
+    want wants would could can like id lets let us my our give draw depict depicting
+    animation animated image picture gif movie film theres heres""".split()
+)
+PUNCTUATION = ".,;:!?"
+# Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
+# speed in such a run describes the noun that ends it, not the object before.
+PRENOMINAL_KINDS: frozenset[str] = frozenset({"colour", "size", "shape_adj", "speed", "motion", "direction"})
+NOUN_KINDS: frozenset[str] = frozenset({"shape", "generic", "something"})
+# Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").
+SCENE_KINDS: frozenset[str] = frozenset(
+    {"background", "tone", "bg_noun", "weather", "occluder", "camera", "camera_none"}
+)
+
+
+def build_lexicon() -> dict[tuple[str, ...], Word]:
+    """Every known word and set phrase, keyed by its word tuple."""
+    entries: list[tuple[str, Word]] = []
+    entries += [(w, Word("colour", c)) for c, ws in COLOUR_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("size", s)) for s, ws in SIZE_SYNONYMS.items() for w in ws]
+    for shape, nouns in SHAPE_NOUNS.items():
+        entries += [(n, Word("shape", shape)) for n in nouns]
+        entries += [(_plural(n), Word("shape", shape, plural=True)) for n in nouns]
+    entries += [(w, Word("shape_adj", s)) for s, ws in SHAPE_ADJECTIVES.items() for w in ws]
+    entries += [(n, Word("generic")) for n in GENERIC_NOUNS]
+    entries += [(_plural(n), Word("generic", plural=True)) for n in GENERIC_NOUNS]
+    entries += [("something", Word("something"))]
+    entries += [(w, Word("all")) for w in DISTRIBUTIVE_WORDS]
+    entries += [(w, Word("count", n)) for w, n in COUNT_WORDS.items()]
+    entries += [(w, Word("direction", comp)) for comp, ws in DIRECTION_COMPONENTS.values() for w in ws]
+    entries += [(w, Word("direction", comp, verb=True)) for comp, ws in DIRECTION_VERBS.items() for w in ws]
+    entries += [(w, Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, Word("background", b)) for b, ws in TEXTURED_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("tone", t)) for t, ws in TONE_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("bg_noun")) for w in BACKGROUND_NOUNS]
+    entries += [(w, Word("weather", x)) for x, ws in WEATHER_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("occluder")) for w in OCCLUDER_WORDS]
+    entries += [(w, Word("camera")) for w in CAMERA_WORDS]
+    entries += [(w, Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
+    entries += [(w, Word("stop")) for w in STOPWORDS]
+    entries += [(p, Word("boundary")) for p in PUNCTUATION]
+    entries += [(w, Word("sequence")) for w in SEQUENCE_WORDS]
+    entries += [(w, Word("negation")) for w in NEGATION_WORDS]
+    lexicon: dict[tuple[str, ...], Word] = {}
+    for text, word in entries:
+        key = tuple(text.split())
+        if key in lexicon and lexicon[key] != word:
+            raise ValueError(f"prompt lexicon gives {text!r} two meanings: {lexicon[key]} and {word}")
+        lexicon[key] = word
+    return lexicon
+
+
+def _plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("x", "s", "sh", "ch")) else "s")
+
+
+LEXICON = build_lexicon()
+LONGEST_PHRASE = max(len(key) for key in LEXICON)
+
+
+def known_words() -> frozenset[str]:
+    """Single words that say something about a scene (no function words), for typo correction."""
+    return frozenset(key[0] for key, word in LEXICON.items()
+                     if len(key) == 1 and word.kind not in ("stop", "boundary") and key[0].isalpha())
