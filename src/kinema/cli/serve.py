@@ -29,10 +29,11 @@ Serve a Kinema model over HTTP with the request and response shapes of OpenAI's 
 an existing OpenAI client changes only its base URL (http://HOST:PORT/v1). Jobs are queued in a
 SQLite database in --data-dir and rendered one at a time by a worker that owns the model; they
 survive restarts. Outputs (MP4, thumbnail, spritesheet) live in --data-dir/videos and are deleted
---expire-hours after completion.
+--expire-hours after completion; characters (videos.create_character) live in --data-dir/characters.
 
 Sizes and durations are the model's own (a request for another gets a 400 listing them); a clip of
-N frames lasts (N - 1) / fps seconds. With --api-key (or --api-keys-file, or $KINEMA_API_KEY) every
+N frames lasts (N - 1) / fps seconds. OpenAI's sizes (1280x720, ...) mean the model's size nearest
+their aspect ratio, and its lengths "8" and "12" are made by chained extension. With --api-key (or --api-keys-file, or $KINEMA_API_KEY) every
 route but GET /health and the web page needs `Authorization: Bearer KEY`. Every MP4 carries a C2PA
 manifest signed with the keys in --keys (default DATA_DIR/keys, created on first start)."""
 
