@@ -106,6 +106,12 @@ def test_sdk_creates_polls_and_downloads_every_variant(client, finished, tmp_pat
     video = client.videos.download_content(finished.id)
     frames = decode(video.content, ".mp4", tmp_path)
     assert frames.shape == (17, 16, 32, 3) and video.response.headers["content-type"] == "video/mp4"
+    # Rendered from the expanded prompt, as `kinema generate` renders (the caption is kept in the file).
+    from kinema.media import read_video_metadata
+    from kinema.world.expansion import expand_prompt
+
+    metadata = read_video_metadata(tmp_path / "download.mp4")
+    assert metadata["prompt"] == finished.prompt and metadata["caption"] == expand_prompt(finished.prompt).caption
     thumbnail = client.videos.download_content(finished.id, variant="thumbnail")
     assert thumbnail.response.headers["content-type"] == "image/webp"
     assert decode(thumbnail.content, ".webp", tmp_path).shape == (1, 16, 32, 3)

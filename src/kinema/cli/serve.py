@@ -68,6 +68,8 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
                         help="delete outputs H hours after completion; 0 keeps them")
     parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
                         help="the most sampling steps a request may ask for")
+    parser.add_argument("--no-expand", dest="expand", action="store_false",
+                        help="condition on prompts as sent (default: the world's prompt expansion, as kinema generate)")
     parser.add_argument("--policy", metavar="FILE",
                         help="prompt blocklist: one word, phrase or re:REGEX a line; matching prompts get 400")
     parser.add_argument("--policy-classifier", metavar="MODULE:FUNCTION",
@@ -93,7 +95,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be from 1 to 65535; got {args.port}")
     settings = ServerSettings(data_dir=Path(args.data_dir), api_keys=api_keys(args), max_queue=args.max_queue,
-                              expire_hours=args.expire_hours, max_steps=args.max_steps)
+                              expire_hours=args.expire_hours, max_steps=args.max_steps, expand_prompts=args.expand)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app, summary = build_app(args, settings)
     print(f"kinema serve: {summary}; API at http://{args.host}:{args.port}/v1", flush=True)

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +110,8 @@ class Worker:
         """Render one claimed job and record how it ended; never lets an error stop the worker."""
         started = time.perf_counter()
         try:
-            frames = self.render(job)
-            self.finish(job, frames)
+            frames, caption = self.render(job)
+            self.finish(job, frames, caption)
             log.info("job %s completed in %.1f s", job.id, time.perf_counter() - started)
         except Cancelled:
             self.discard(job.id, "cancelled", "deleted while rendering")
@@ -122,17 +123,20 @@ class Worker:
             log.exception("job %s failed", job.id)
             self.discard(job.id, "generation_failed", f"rendering failed: {type(error).__name__}: {error}")
 
-    def render(self, job: Job) -> np.ndarray:
-        """Call the pipeline for the job's task; the frames (T, H, W, 3) uint8 to write."""
+    def render(self, job: Job) -> tuple[np.ndarray, str | None]:
+        """Call the pipeline for the job's task; the frames (T, H, W, 3) uint8 to write and the caption it used."""
         task_arguments = self.task_arguments(job)
+        # Prompt expansion, where the pipeline has it and the server was not told --no-expand.
+        expand = {"expand": True} if self.settings.expand_prompts and "expand" in signature(self.pipeline).parameters else {}
         output = self.pipeline(job.prompt, negative_prompt=job.negative_prompt, num_frames=job.num_frames,
                                height=job.height, width=job.width, num_inference_steps=job.steps,
                                guidance_scale=job.guidance_scale, seed=job.seed, callback=self.progress(job.id),
-                               **task_arguments)
+                               **task_arguments, **expand)
         frames = np.asarray(output.frames[0])
         if job.task == "extend":
             frames = stitch_extension(task_arguments["extend"], frames, expected=self.catalog.frames_for(job.seconds))
-        return frames
+        metadata = getattr(output, "metadata", None) or [{}]
+        return frames, metadata[0].get("caption")
 
     def task_arguments(self, job: Job) -> dict[str, Any]:
         """The pipeline arguments that make a job image-to-video, a remix or an extension."""
@@ -177,10 +181,11 @@ class Worker:
 
         return callback
 
-    def finish(self, job: Job, frames: np.ndarray) -> None:
+    def finish(self, job: Job, frames: np.ndarray, caption: str | None = None) -> None:
         """Write the files, sign the MP4, and complete the job (unless it was deleted meanwhile)."""
+        caption = {"caption": caption} if caption and caption != job.prompt else {}  # what the model was told
         metadata = {"prompt": job.prompt, "seed": str(job.seed), "model": job.model, "video_id": job.id,
-                    "steps": str(job.steps or ""), "task": job.task}
+                    "steps": str(job.steps or ""), "task": job.task, **caption}
         path = self.files.write_outputs(job.id, frames, fps=self.catalog.fps, metadata=metadata)
         self._sign(path, job)
         now = self.now()
