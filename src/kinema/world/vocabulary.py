@@ -8,6 +8,7 @@ towards it; tests draw paraphrases from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ LEXICON = build_lexicon()
 LONGEST_PHRASE = max(len(key) for key in LEXICON)
 
 
+@cache
 def known_words() -> frozenset[str]:
     """Single words that say something about a scene (no function words), for typo correction."""
     return frozenset(key[0] for key, word in LEXICON.items()
