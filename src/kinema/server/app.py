@@ -30,7 +30,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +50,7 @@ from kinema.server.errors import (
     invalid_value,
 )
 from kinema.server.files import MAX_IMAGE_BYTES
-from kinema.server.jobs import IN_PROGRESS, QUEUED
+from kinema.server.jobs import IN_PROGRESS, QUEUED, Job
 from kinema.server.schemas import (
     CharacterBody,
     CharacterObject,
@@ -301,12 +301,7 @@ async def remix_video(request: Request, video_id: str) -> Video:
 @router.post("/v1/videos/edits", response_model=Video, tags=["videos"])
 async def edit_video(request: Request) -> Video:
     """The SDK's videos.edit: a remix of video[id], or of a clip uploaded as `video`."""
-    body, upload = await read_body(request, EditBody, file_field="video")
-    remix = RemixBody.model_validate(body.model_dump(exclude={"video"}, exclude_unset=True))
-    service = _service(request)
-    if upload is not None:
-        return video_object(await run_in_threadpool(service.remix_clip, upload, remix))
-    return video_object(await run_in_threadpool(service.remix, _source_id(body.video), remix))
+    return await _from_source(request, EditBody, RemixBody, VideoService.remix, VideoService.remix_clip)
 
 
 @router.post("/v1/videos/{video_id}/extend", response_model=Video, tags=["kinema extensions"])
@@ -319,12 +314,18 @@ async def extend_video(request: Request, video_id: str) -> Video:
 @router.post("/v1/videos/extensions", response_model=Video, tags=["videos"])
 async def create_extension(request: Request) -> Video:
     """The SDK's videos.extend: an extension of video[id], or of a clip uploaded as `video`."""
-    body, upload = await read_body(request, ExtensionBody, file_field="video")
-    extend = ExtendBody.model_validate(body.model_dump(exclude={"video"}, exclude_unset=True))
+    return await _from_source(request, ExtensionBody, ExtendBody, VideoService.extend, VideoService.extend_clip)
+
+
+async def _from_source(request: Request, wrapped: type[EditBody | ExtensionBody], plain: type[RemixBody | ExtendBody],
+                       by_id: Callable[..., Job], by_clip: Callable[..., Job]) -> Video:
+    """An edit or extension whose source is in the body: video[id], or a clip uploaded as `video`."""
+    body, upload = await read_body(request, wrapped, file_field="video")
+    options = plain.model_validate(body.model_dump(exclude={"video"}, exclude_unset=True))
     service = _service(request)
     if upload is not None:
-        return video_object(await run_in_threadpool(service.extend_clip, upload, extend))
-    return video_object(await run_in_threadpool(service.extend, _source_id(body.video), extend))
+        return video_object(await run_in_threadpool(by_clip, service, upload, options))
+    return video_object(await run_in_threadpool(by_id, service, _source_id(body.video), options))
 
 
 def _source_id(reference: VideoReference | None) -> str:
