@@ -68,7 +68,7 @@ class PipelineConfig:
 
 
 def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None:
-    """The seed to use: seed=, or a diffusers-style generator's initial seed (the two must agree when both are given)."""
+    """The seed to use: seed=, or a diffusers-style generator's initial seed (the two must agree if both are given)."""
     if generator is None:
         return seed
     if not isinstance(generator, torch.Generator):

@@ -63,12 +63,13 @@ class CharacterStore:
 
     def all(self) -> list[Character]:
         """Every character, newest first (so a reused name means the latest)."""
-        found = [Character(**json.loads(p.read_text())) for p in self.root.glob("char_*.json")] if self.root.is_dir() else []
+        paths = self.root.glob("char_*.json") if self.root.is_dir() else []
+        found = [Character(**json.loads(path.read_text())) for path in paths]
         return sorted(found, key=lambda c: c.created_at, reverse=True)
 
 
 def check_name(name: str) -> str:
-    """The name, stripped; ValueError unless it is 1-64 letters, digits, spaces, '-' or '_' starting with a letter or digit."""
+    """The stripped name; ValueError unless 1-64 letters, digits, spaces, '-' or '_', starting with a letter or digit."""
     name = name.strip()
     if NAME.fullmatch(name) is None:
         raise ValueError(f"name must be 1 to 64 letters, digits, spaces, '-' or '_', starting with a letter or digit; "
@@ -108,7 +109,7 @@ def _to_world_size(frames: np.ndarray) -> np.ndarray:
 
 
 def cast(prompt: str, listed: list[Character], known: list[Character]) -> str:
-    """The prompt with each character's mention replaced by its look ("Luna moves left" -> "a large red square moves left").
+    """The prompt with each character's mention replaced by its look ("Luna spins" -> "a large red square spins").
 
     Listed characters may be named plainly; any known character may be named as @name or @id.
     ValueError names a listed character the prompt never mentions, and an @mention that names none.

@@ -1,7 +1,8 @@
 """Where a job's files live under the data folder, and the reading and writing of them.
 
 Layout: `<data>/videos/<video id>/` holds `video.mp4`, `thumbnail.webp`, `spritesheet.jpg` and, for
-image-to-video, `reference.png`, or for an edit or extension of an uploaded clip, `source.mp4`. No request text is ever joined into a path: a video id must match
+image-to-video, `reference.png`, or for an edit or extension of an uploaded clip, `source.mp4`.
+No request text is ever joined into a path: a video id must match
 `video_` + 32 hex digits before any path is built, a variant picks from a fixed table of file
 names, and the final path is checked to lie inside the data folder all the same.
 """
@@ -82,7 +83,7 @@ class JobFiles:
         return frames[0]
 
     def source_video(self, job_id: str) -> Path:
-        """Where the uploaded clip of an edit or extension is kept (a source that is not one of this server's videos)."""
+        """Where the uploaded clip of an edit or extension is kept (a source not made by this server)."""
         return self.folder(job_id) / SOURCE_VIDEO
 
     def save_source_video(self, job_id: str, frames: np.ndarray, fps: float) -> Path:
@@ -142,7 +143,7 @@ def decode_image(data: bytes, *, width: int, height: int) -> np.ndarray:
 
 
 def decode_clip(data: bytes, *, param: str, max_seconds: float) -> tuple[np.ndarray, float]:
-    """The first `max_seconds` of an uploaded clip (MP4, WebM, MOV, GIF, PNG, ...) as uint8 frames (T, H, W, 3), and its rate.
+    """The first `max_seconds` of an uploaded clip (MP4, WebM, MOV, GIF, ...): uint8 frames (T, H, W, 3) and its rate.
 
     Raises ValueError naming `param` for empty, oversized or undecodable uploads, and for clips whose
     decoded frames would not fit in MAX_DECODED_BYTES (a small file can hold hours of video).
@@ -151,8 +152,9 @@ def decode_clip(data: bytes, *, param: str, max_seconds: float) -> tuple[np.ndar
     frames = math.ceil(max_seconds * fps) + 1
     if frames * first[0].nbytes > MAX_DECODED_BYTES:
         height, width = first.shape[1:3]
+        needed = frames * first[0].nbytes / 2**30
         raise ValueError(f"{param} is {width}x{height} at {fps:g} fps: {max_seconds:g} s of it would take "
-                         f"{frames * first[0].nbytes / 2**30:.1f} GiB decoded (limit {MAX_DECODED_BYTES // 2**30} GiB); "
+                         f"{needed:.1f} GiB decoded (limit {MAX_DECODED_BYTES // 2**30} GiB); "
                          "upload a smaller or lower-frame-rate clip")
     return _read_clip(data, param=param, max_frames=frames)
 
@@ -189,7 +191,7 @@ def _suffix(data: bytes) -> str:
 
 def fit_clip(frames: np.ndarray, fps: float, *, width: int, height: int, target_fps: float,
              num_frames: int) -> np.ndarray:
-    """The first `num_frames` frames at `target_fps` (nearest source frame), each scaled and centre-cropped to fill the size."""
+    """The first `num_frames` frames at `target_fps` (nearest source frame), scaled and centre-cropped to the size."""
     from PIL import Image, ImageOps
 
     times = np.arange(num_frames) / target_fps

@@ -144,12 +144,14 @@ class VideoService:
         except ValueError as error:
             raise invalid_value("video", str(error), code="invalid_video") from None
         clip_height, clip_width = frames.shape[1:3]
-        height, width = min(self.catalog.sizes, key=lambda size: abs(np.log(size[1] / size[0] * clip_height / clip_width)))
+        aspect = clip_width / clip_height
+        height, width = min(self.catalog.sizes, key=lambda size: abs(np.log(size[1] / size[0] / aspect)))
         covered = (len(frames) - 1) / fps  # seconds the clip spans
         covering = [(seconds, count) for seconds, count in durations.items() if float(seconds) <= covered + 1e-6]
         if not covering:
             shortest = min(durations, key=float)
-            raise invalid_value("video", f"the video lasts {covered:.2f} s; upload at least {shortest} s", code="invalid_video")
+            raise invalid_value("video", f"the video lasts {covered:.2f} s; upload at least {shortest} s",
+                                code="invalid_video")
         seconds, count = max(covering, key=lambda item: float(item[0]))
         return fit_clip(frames, fps, width=width, height=height, target_fps=self.catalog.fps, num_frames=count), \
             (height, width), seconds
