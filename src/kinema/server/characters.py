@@ -69,7 +69,7 @@ class CharacterStore:
 
 
 def check_name(name: str) -> str:
-    """The stripped name; ValueError unless 1-64 letters, digits, spaces, '-' or '_', starting with a letter or digit."""
+    """The stripped name; ValueError unless 1-64 letters, digits, spaces, '-', '_', starting with a letter or digit."""
     name = name.strip()
     if NAME.fullmatch(name) is None:
         raise ValueError(f"name must be 1 to 64 letters, digits, spaces, '-' or '_', starting with a letter or digit; "
