@@ -78,11 +78,15 @@ class ModelCatalog:
                                 code="invalid_size")
         width, height = int(match.group(1)), int(match.group(2))
         if (height, width) not in self.sizes and (width, height) in OPENAI_SIZES:
-            return min(self.sizes, key=lambda size: abs(math.log(size[1] / size[0] * height / width)))
+            return self.nearest_size(width, height)
         if (height, width) not in self.sizes:
             raise invalid_value(param, f"size {width}x{height} is not supported by model {self.model!r}; "
                                        f"choose one of {allowed}", code="invalid_size")
         return height, width
+
+    def nearest_size(self, width: int, height: int) -> tuple[int, int]:
+        """The supported (height, width) whose aspect ratio is nearest width:height (for OpenAI sizes and uploads)."""
+        return min(self.sizes, key=lambda size: abs(math.log(size[1] / size[0] * height / width)))
 
     # ------------------------------------------------------------------ durations
 

@@ -143,9 +143,7 @@ class VideoService:
             frames, fps = decode_clip(clip, param="video", max_seconds=max(float(seconds) for seconds in durations))
         except ValueError as error:
             raise invalid_value("video", str(error), code="invalid_video") from None
-        clip_height, clip_width = frames.shape[1:3]
-        aspect = clip_width / clip_height
-        height, width = min(self.catalog.sizes, key=lambda size: abs(np.log(size[1] / size[0] / aspect)))
+        height, width = self.catalog.nearest_size(width=frames.shape[2], height=frames.shape[1])
         covered = (len(frames) - 1) / fps  # seconds the clip spans
         covering = [(seconds, count) for seconds, count in durations.items() if float(seconds) <= covered + 1e-6]
         if not covering:

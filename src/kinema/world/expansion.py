@@ -8,7 +8,8 @@ wording of the training captions (fixed so that a prompt and seed always give th
 
 Three promises: a stated attribute is never changed unless the world cannot show it, and then
 the reason is reported; every word the world does not understand is reported, never silently
-dropped (a typo of a word it knows is read as that word, and the reading reported: `spelling`); the caption always reads back (`complete_scene(parse_prompt(caption))`) to exactly
+dropped (a typo of a word it knows is read as that word, and the reading reported: `spelling`);
+the caption always reads back (`complete_scene(parse_prompt(caption))`) to exactly
 `Expansion.attributes`. An external rewriter (an LLM) may replace the rule-based reading, but its
 output goes through the same parse, check and fill, so it can only produce captions the world
 understands.
