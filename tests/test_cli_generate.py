@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import tiny_transformer
 
 from kinema.cli import main
@@ -138,6 +139,8 @@ def test_frames_for_duration() -> None:
         (["--edit", "{clip}", "--strength", "1.5"], "strength must be in (0, 1]"),
         (["--join", "{clip}", "{clip}", "--frames", "17"], "2 + 4k frames from 6 to 14"),
         (["--duration", "90"], "up to 481"),
+        (["--device", "gpu0"], "device must be cpu, cuda, cuda:N or mps; got 'gpu0'"),
+        *([(["--device", "cuda"], "this PyTorch sees no CUDA GPU")] if not torch.cuda.is_available() else []),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv: list[str], expected: str, model: Path, tmp_path: Path,
@@ -190,7 +193,7 @@ def test_help_lists_every_option(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "examples:" in out
     for option in ["PROMPT", "--output", "--model", "--size", "--frames", "--duration", "--steps", "--guidance",
-                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--verbose", "--quiet",
+                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--device", "--verbose", "--quiet",
                    "--image", "--last-image", "--extend", "--backward", "--loop", "--join", "--edit", "--strength",
                    "--new-only", "--no-expand", "--factorised", "--no-factorised", "centre-cropped", "long video"]:
         assert option in out, option

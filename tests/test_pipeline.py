@@ -118,3 +118,25 @@ def test_save_and_load_round_trip(pipe, text_encoder, tmp_path) -> None:
     assert np.array_equal(a, b)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         KinemaPipeline.from_pretrained(tmp_path / "missing")
+
+
+def test_to_casts_the_model_and_every_task_samples_in_that_dtype(text_encoder, tiny_vae_folder) -> None:
+    """pipe.to() as in diffusers: float64 stands in for a GPU here, as a wrong device and a wrong dtype fail alike."""
+    config = PipelineConfig(name="tiny", sizes=SIZES, frame_counts=(1, 17, 33), steps=2)
+    pipe = KinemaPipeline(tiny_transformer(), load_vae(tiny_vae_folder), text_encoder, config)
+    single = pipe("a red ball", num_frames=17, height=16, width=16, seed=5)
+    assert pipe.to("cpu") is pipe and pipe.device == torch.device("cpu")
+    pipe.to(torch.float64)
+    assert pipe.dtype == torch.float64 and pipe.vae.latent_mean.dtype == torch.float64
+    double = pipe("a red ball", num_frames=17, height=16, width=16, seed=5)
+    assert double.latents.dtype == torch.float64
+    assert np.abs(double.frames.astype(int) - single.frames).max() <= 1  # the same video, up to rounding
+    source = single.frames[0]
+    for task in ({"extend": source, "num_frames": 41}, {"join": (source, source), "num_frames": 18},
+                 {"video": source, "strength": 0.5}, {"loop": True, "num_frames": 33}, {"image": source[0]}):
+        out = pipe("a red ball", height=16, width=16, seed=1, **task)
+        assert out.latents.dtype == torch.float64 and out.frames.dtype == np.uint8
+    half = pipe.to(torch.bfloat16)("a red ball", height=16, width=16, seed=1, extend=source, num_frames=17)
+    assert half.latents.dtype == torch.bfloat16 and half.frames.shape == (1, 17, 16, 16, 3)
+    with pytest.raises(ValueError, match="floating-point"):
+        pipe.to(torch.int8)

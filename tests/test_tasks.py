@@ -106,6 +106,20 @@ def test_long_video_plan_reaches_60_seconds_in_trained_windows() -> None:
     assert len(plan.windows) == 1 + 19  # 33 frames, then 24 new frames (3 s) per window
 
 
+def test_chained_windows_carry_their_head_from_the_window_before() -> None:
+    long = plans.plan_long(481, 33, longest=8, group=4)
+    assert long.windows[0].carry is None and [w.carry for w in long.windows[1:]] == list(range(len(long.windows) - 1))
+    assert long.windows[1].carried_latents(long.windows[0], 4) == (6, 9)  # frames 24..32 of a 33-frame opening
+    extend = plans.plan_extend(9, 49, longest=8, group=4)
+    assert [w.carry for w in extend.windows] == [None, 0]  # the first window's head is the given clip
+    bad = replace(long, windows=(long.windows[0], replace(long.windows[1], carry=1), *long.windows[2:]))
+    with pytest.raises(ValueError, match="window 1 of long carries its head from window 1"):
+        bad.check({})
+    shifted = replace(long, windows=(replace(long.windows[0], start=1, keep=(0, 32)), *long.windows[1:]))
+    with pytest.raises(ValueError, match="does not hold those frames on its latent grid"):
+        shifted.check({})
+
+
 def test_loop_plan_closes_on_its_own_first_frames() -> None:
     plan = plans.plan_loop(33, 17, group=4)
     plan.check({})
@@ -319,8 +333,12 @@ def test_long_video_is_chained_with_bounded_memory_and_one_progress_count(pipe, 
     assert [frames for _, _, frames in recorder.calls] == [9, 9, 9]  # 33 frames, then +24, +24
     assert all(frames <= 9 and chunk == 4 for frames, chunk in streamed)  # never more than one window in the VAE
     assert steps == [(step, 6) for step in range(1, 7)]  # one count over the whole job
-    for given_latents, given, _ in recorder.calls[1:]:
+    windows = out.latents.split(9, dim=2)
+    for number, (given_latents, given, _) in enumerate(recorder.calls[1:], start=1):
         assert given[0].tolist() == [True] * 3 + [False] * 6  # 9 frames of context carried into each window
+        start = 24 * number  # the head: timeline frames start .. start + 8, the last 9 of the window before
+        assert torch.equal(given_latents[:, :, :1], encode_frames(pipe.vae, out.frames[:, start : start + 1]))
+        assert torch.equal(given_latents[:, :, 1:3], windows[number - 1][:, :, 7:9])  # its sampled latents, not re-encoded
     with pytest.raises(ValueError, match="up to 97"):
         pipe(**request(num_frames=101))
 

@@ -79,6 +79,24 @@ def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None
     return int(generator.initial_seed())
 
 
+def resolve_device(name: str) -> torch.device:
+    """A device name ("cpu", "cuda", "cuda:1", "mps") -> torch.device, or a ValueError saying what is wrong."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be cpu, cuda, cuda:N or mps; got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() is False); "
+                         "use --device cpu, or install a CUDA build of torch on a machine with a GPU")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r}: there are {torch.cuda.device_count()} CUDA GPUs (cuda:0 ...)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r}: this PyTorch has no MPS (Apple GPU) backend here; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be cpu, cuda, cuda:N or mps; got {name!r}")
+    return device
+
+
 @dataclass
 class GenerationOutput:
     """Frames (N, T, H, W, 3) uint8 for N videos, their latents, and what made each one.
@@ -141,6 +159,33 @@ class KinemaPipeline:
             config = PipelineConfig(**{**asdict(config), "vae": "vae"})
         write_config(config, folder / "config.json")
         return folder
+
+    # ------------------------------------------------------------------ placement
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> KinemaPipeline:
+        """Move the transformer and the VAE to `device` and/or cast them to `dtype`, as diffusers' `pipe.to()`; returns self.
+
+        `pipe.to("cuda", torch.bfloat16)` runs the sampler there; `pipe.to(torch.float16)` casts
+        only. The text encoder stays where it was loaded (it is shared between pipelines and runs
+        once per prompt); its states follow the transformer. Frames come back as numpy on the CPU.
+        """
+        if isinstance(device, torch.dtype):  # pipe.to(torch.float16), as in diffusers
+            device, dtype = None, device
+        if dtype is not None and not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32, torch.bfloat16, ...); got {dtype}")
+        self.transformer.to(device=device, dtype=dtype)
+        self.vae.to(device=device, dtype=dtype)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """Where the transformer (and the sampling) runs."""
+        return next(self.transformer.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The transformer's floating-point type; sampling runs in it."""
+        return next(self.transformer.parameters()).dtype
 
     # ------------------------------------------------------------------ checks
 
@@ -315,7 +360,11 @@ class KinemaPipeline:
         for window, times, invert in zip(plan.windows, schedules, inverting):
             shape = self.vae.latent_shape(window.frames, height, width)
             noise = torch.stack([torch.randn(shape, generator=generator) for generator in generators])
-            given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group)
+            carried = None
+            if window.carry is not None:
+                a, b = window.carried_latents(plan.windows[window.carry], plan.group)
+                carried = sampled[window.carry][:, :, a:b]
+            given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group, carried)
             if factorised and not sampled:
                 given_latents, given = self.first_frame(shape, seed, num_videos, times, conditional, unconditional, scale,
                                                         sampler_name, progress_after(done))
@@ -326,7 +375,7 @@ class KinemaPipeline:
                     noise = self.edit_start(clean, times, noise, progress_after(done))
                     done += len(times) - 1
                 else:
-                    noise = interpolate(clean, noise.to(clean.device), float(times[0]))
+                    noise = interpolate(clean, noise.to(clean), float(times[0]))
             latents = self.sample_window(noise, times, conditional, unconditional, scale, sampler_name, given_latents,
                                          given, progress_after(done))
             done += len(times) - 1
@@ -373,11 +422,10 @@ class KinemaPipeline:
         from kinema.flow.paths import interpolate
         from kinema.flow.samplers import invert_euler
 
-        device = next(self.transformer.parameters()).device
-        clean, noise = clean.to(device), noise.to(device)
+        clean, noise = clean.to(self.device, self.dtype), noise.to(self.device, self.dtype)
         strength = float(times[0])
         unconditional = self.text_conditioning("", clean.shape[0])
-        nothing_given = torch.zeros(clean.shape[0], clean.shape[2], dtype=torch.bool, device=device)
+        nothing_given = torch.zeros(clean.shape[0], clean.shape[2], dtype=torch.bool, device=self.device)
         velocity = classifier_free_guidance(self.model_velocity(nothing_given), unconditional, unconditional, 1.0)
         inverted = invert_euler(velocity, clean, times, callback=progress)
         implied = (inverted - (1 - strength) * clean) / strength  # the noise whose path passes through the clip
@@ -405,10 +453,10 @@ class KinemaPipeline:
         from kinema.flow.samplers import get_sampler
 
         sample = get_sampler(sampler_name)
-        device = next(self.transformer.parameters()).device
-        start = start.to(device)
+        start = start.to(self.device, self.dtype)
         mask = given if given is not None else torch.zeros(start.shape[0], start.shape[2], dtype=torch.bool)
-        velocity = classifier_free_guidance(self.model_velocity(mask.to(device)), conditional, unconditional, scale)
+        mask = mask.to(self.device)
+        velocity = classifier_free_guidance(self.model_velocity(mask), conditional, unconditional, scale)
         if given_latents is not None:
             velocity = frame_conditioning(velocity, given_latents, mask)
             start = apply_given(start, given_latents, mask)  # given frames start (and stay) clean
@@ -416,7 +464,7 @@ class KinemaPipeline:
 
     def text_conditioning(self, text: str, repeat: int) -> dict[str, torch.Tensor]:
         """Text states of one prompt, encoded once per request and repeated for the batch."""
-        states = self.text_encoder.encode([text], max_length=self.config.max_text_tokens)
+        states = self.text_encoder.encode([text], max_length=self.config.max_text_tokens).to(self.device, self.dtype)
         return {
             "text_states": states.states.expand(repeat, -1, -1),
             "text_mask": states.mask.expand(repeat, -1),
@@ -430,7 +478,7 @@ class KinemaPipeline:
         prediction = self.transformer.config.prediction
 
         def model_fn(x: torch.Tensor, t: torch.Tensor, conditioning: dict[str, torch.Tensor]) -> torch.Tensor:
-            t = torch.as_tensor(t, dtype=x.dtype).expand(x.shape[0])
+            t = torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(x.shape[0])
             mask = given.repeat(x.shape[0] // given.shape[0], 1)
             out = self.transformer(x, t, conditioning["text_states"], conditioning["text_mask"], conditioning["pooled_text"], mask)
             return velocity_from_sample(x, out, t) if prediction == "sample" else out

@@ -106,6 +106,8 @@ def add_generate_parser(commands: argparse._SubParsersAction) -> None:
                         help="make N videos from seeds S, S+1, ..., written as OUT_0, OUT_1, ...")
     parser.add_argument("--sampler", choices=SAMPLER_CHOICES, help="ODE sampler (default: the model's)")
     parser.add_argument("--fps", type=float, metavar="X", help="frame rate of the written file (default: the model's)")
+    parser.add_argument("--device", default="cpu", metavar="DEV",
+                        help="where to sample: cpu (default), cuda, cuda:N or mps (the text encoder stays on the CPU)")
     parser.add_argument("--factorised", action=argparse.BooleanOptionalAction,
                         help="text to video: make the first frame as an image, then animate it; the model sets the "
                              "default (kinema-world: on, it follows direction words better that way)")
@@ -142,14 +144,15 @@ def add_task_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """`kinema generate`: load the model, sample, write each video, print the paths and the time taken."""
-    from kinema.pipeline import KinemaPipeline
+    from kinema.pipeline import KinemaPipeline, resolve_device
 
     size = parse_size(args.size) if args.size is not None else None
     output = _checked_options(args)
     task_kwargs = task_arguments(args)
     folder = model_folder(args.model)
+    device = resolve_device(args.device)
     started = time.perf_counter()
-    pipe = KinemaPipeline.from_pretrained(folder)
+    pipe = KinemaPipeline.from_pretrained(folder).to(device)
     loaded = time.perf_counter()
     config = pipe.config
     frames = args.frames

@@ -68,6 +68,8 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
                         help="delete outputs H hours after completion; 0 keeps them")
     parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
                         help="the most sampling steps a request may ask for")
+    parser.add_argument("--device", default="cpu", metavar="DEV",
+                        help="where the worker samples: cpu (default), cuda, cuda:N or mps")
     parser.add_argument("--no-expand", dest="expand", action="store_false",
                         help="condition on prompts as sent (default: the world's prompt expansion, as kinema generate)")
     parser.add_argument("--policy", metavar="FILE",
@@ -90,12 +92,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from kinema.pipeline import resolve_device
     from kinema.server.settings import ServerSettings
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be from 1 to 65535; got {args.port}")
+    resolve_device(args.device)  # a bad --device fails here, not in the worker after the server is up
     settings = ServerSettings(data_dir=Path(args.data_dir), api_keys=api_keys(args), max_queue=args.max_queue,
-                              expire_hours=args.expire_hours, max_steps=args.max_steps, expand_prompts=args.expand)
+                              expire_hours=args.expire_hours, max_steps=args.max_steps, expand_prompts=args.expand,
+                              device=args.device)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app, summary = build_app(args, settings)
     print(f"kinema serve: {summary}; API at http://{args.host}:{args.port}/v1", flush=True)

@@ -75,8 +75,8 @@ def apply_rotary(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
 
 
 def rms_scale(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """1 / RMS of each vector along the last dim (..., 1), in fp32: multiply by it to RMS-normalise."""
-    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)  # (..., 1)
+    """1 / RMS of each vector along the last dim (..., 1), in fp32 or wider: multiply by it to RMS-normalise."""
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))  # (..., 1)
     return torch.rsqrt(norm.square() / x.shape[-1] + eps).to(x.dtype)
 
 
@@ -268,4 +268,5 @@ class TimestepEmbedder(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(frequency_dim, width), nn.SiLU(), nn.Linear(width, width))
 
     def forward(self, timestep: torch.Tensor) -> torch.Tensor:
-        return self.mlp(timestep_embedding(timestep, self.frequency_dim))  # (B, D)
+        features = timestep_embedding(timestep, self.frequency_dim)  # fp32 whatever the model's dtype
+        return self.mlp(features.to(self.mlp[0].weight.dtype))  # (B, D)

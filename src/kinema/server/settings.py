@@ -23,6 +23,7 @@ class ServerSettings:
     max_attempts: int = 2  # a job the process died rendering is retried until tried this often, then failed
     poll_after_ms: int = 500  # sent as openai-poll-after-ms; the SDK's poll helpers wait this long
     expand_prompts: bool = True  # rewrite prompts into the model's caption style first, as `kinema generate` does
+    device: str = "cpu"  # where the worker samples (checked by `kinema serve` with kinema.pipeline.resolve_device)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

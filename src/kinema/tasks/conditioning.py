@@ -37,9 +37,12 @@ def encode_tail(vae, frames: np.ndarray, group: int) -> torch.Tensor:
     return latents[:, :, -(frames.shape[1] // group):]
 
 
-def window_given(vae, window: Window, timeline: np.ndarray, latent_shape: tuple[int, ...],
-                 group: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """(given_latents (N, C, F, h, w), given mask (N, F)) for a window over timeline (N, T, H, W, 3); (None, None) if none."""
+def window_given(vae, window: Window, timeline: np.ndarray, latent_shape: tuple[int, ...], group: int,
+                 carried: torch.Tensor | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(given_latents (N, C, F, h, w), given mask (N, F)) for a window over timeline (N, T, H, W, 3); (None, None) if none.
+
+    carried: the latents an earlier window sampled for the head's frames (`Window.carry`).
+    """
     if not window.head and not window.tail:
         return None, None
     batch = timeline.shape[0]
@@ -47,10 +50,21 @@ def window_given(vae, window: Window, timeline: np.ndarray, latent_shape: tuple[
     given = torch.zeros(batch, latent_shape[1], dtype=torch.bool)
     if window.head:
         a, b = window.head_span(group)
-        given_latents[:, :, : window.head] = encode_frames(vae, timeline[:, a:b])
+        given_latents[:, :, : window.head] = carried_head(vae, timeline[:, a:b], carried)
         given[:, : window.head] = True
     if window.tail:
         a, b = window.tail_span(group)
         given_latents[:, :, -window.tail :] = encode_tail(vae, timeline[:, a:b], group)
         given[:, -window.tail :] = True
     return given_latents, given
+
+
+def carried_head(vae, frames: np.ndarray, carried: torch.Tensor | None) -> torch.Tensor:
+    """A head's latents: the encoding of its frames, or the encoding of its first frame then the carried latents.
+
+    Only latent 0 of a head is a one-frame latent, which no earlier window's grid holds (there it
+    is a group latent, 6-14% away on moving scenes), so it is encoded from the frame itself.
+    """
+    if carried is None:
+        return encode_frames(vae, frames)
+    return torch.cat([encode_frames(vae, frames[:, :1]), carried[:, :, 1:].to(vae.latent_mean)], dim=2)
