@@ -140,3 +140,6 @@ def test_to_casts_the_model_and_every_task_samples_in_that_dtype(text_encoder, t
     assert half.latents.dtype == torch.bfloat16 and half.frames.shape == (1, 17, 16, 16, 3)
     with pytest.raises(ValueError, match="floating-point"):
         pipe.to(torch.int8)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="this PyTorch sees no CUDA GPU"):
+            pipe.to("cuda")

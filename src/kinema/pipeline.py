@@ -171,6 +171,8 @@ class KinemaPipeline:
         """
         if isinstance(device, torch.dtype):  # pipe.to(torch.float16), as in diffusers
             device, dtype = None, device
+        if isinstance(device, str):
+            device = resolve_device(device)  # "cuda" without a GPU: a ValueError that says so
         if dtype is not None and not dtype.is_floating_point:
             raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32, torch.bfloat16, ...); got {dtype}")
         self.transformer.to(device=device, dtype=dtype)
