@@ -174,7 +174,8 @@ def test_check_fails_on_wrong_colour(world: Path, capsys) -> None:
         (["data", "preview", "{tmp}", "--out", "{tmp}/sheet.png"], "no captions.jsonl"),
         (["check", "{tmp}/missing.mp4", "--prompt", "  "], "--prompt is empty"),
         (["data", "render", "--bogus", "--out", "{tmp}"], "unrecognized arguments: --bogus"),
-        (["serve", "--device", "tpu", "--data-dir", "{tmp}/data"], "device must be cpu, cuda, cuda:N or mps; got 'tpu'"),
+        (["serve", "--device", "tpu", "--data-dir", "{tmp}/data"],
+         "device must be cpu, cuda, cuda:N or mps; got 'tpu'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv: list[str], expected: str, tmp_path: Path, capsys) -> None:

@@ -338,7 +338,8 @@ def test_long_video_is_chained_with_bounded_memory_and_one_progress_count(pipe, 
         assert given[0].tolist() == [True] * 3 + [False] * 6  # 9 frames of context carried into each window
         start = 24 * number  # the head: timeline frames start .. start + 8, the last 9 of the window before
         assert torch.equal(given_latents[:, :, :1], encode_frames(pipe.vae, out.frames[:, start : start + 1]))
-        assert torch.equal(given_latents[:, :, 1:3], windows[number - 1][:, :, 7:9])  # its sampled latents, not re-encoded
+        # then the latents the window before sampled for those frames, not their re-encoding
+        assert torch.equal(given_latents[:, :, 1:3], windows[number - 1][:, :, 7:9])
     with pytest.raises(ValueError, match="up to 97"):
         pipe(**request(num_frames=101))
 

@@ -163,7 +163,7 @@ class KinemaPipeline:
     # ------------------------------------------------------------------ placement
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> KinemaPipeline:
-        """Move the transformer and the VAE to `device` and/or cast them to `dtype`, as diffusers' `pipe.to()`; returns self.
+        """Move the transformer and the VAE to `device` and/or cast them to `dtype` (diffusers' `pipe.to()`); returns self.
 
         `pipe.to("cuda", torch.bfloat16)` runs the sampler there; `pipe.to(torch.float16)` casts
         only. The text encoder stays where it was loaded (it is shared between pipelines and runs
@@ -174,7 +174,8 @@ class KinemaPipeline:
         if isinstance(device, str):
             device = resolve_device(device)  # "cuda" without a GPU: a ValueError that says so
         if dtype is not None and not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32, torch.bfloat16, ...); got {dtype}")
+            raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32, torch.bfloat16, ...); "
+                             f"got {dtype}")
         self.transformer.to(device=device, dtype=dtype)
         self.vae.to(device=device, dtype=dtype)
         return self

@@ -76,7 +76,8 @@ def apply_rotary(x: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
 
 def rms_scale(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """1 / RMS of each vector along the last dim (..., 1), in fp32 or wider: multiply by it to RMS-normalise."""
-    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))  # (..., 1)
+    wide = torch.promote_types(x.dtype, torch.float32)
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=wide)  # (..., 1)
     return torch.rsqrt(norm.square() / x.shape[-1] + eps).to(x.dtype)
 
 

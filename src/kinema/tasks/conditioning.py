@@ -39,9 +39,10 @@ def encode_tail(vae, frames: np.ndarray, group: int) -> torch.Tensor:
 
 def window_given(vae, window: Window, timeline: np.ndarray, latent_shape: tuple[int, ...], group: int,
                  carried: torch.Tensor | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """(given_latents (N, C, F, h, w), given mask (N, F)) for a window over timeline (N, T, H, W, 3); (None, None) if none.
+    """(given_latents (N, C, F, h, w), given mask (N, F)) for a window over timeline (N, T, H, W, 3).
 
-    carried: the latents an earlier window sampled for the head's frames (`Window.carry`).
+    (None, None) when nothing is given. carried: the latents an earlier window sampled for the
+    head's frames (`Window.carry`).
     """
     if not window.head and not window.tail:
         return None, None

@@ -121,7 +121,8 @@ class Plan:
             if window.carry is not None:
                 source = self.windows[window.carry] if 0 <= window.carry < number else None
                 a, b = window.carried_latents(source, g) if source else (0, 0)
-                if not (window.head and source and (window.start - source.start) % g == 0 and 0 <= a and b <= source.latents(g)):
+                on_grid = source is not None and (window.start - source.start) % g == 0
+                if not (window.head and on_grid and 0 <= a and b <= source.latents(g)):
                     raise ValueError(f"window {number} of {self.task} carries its head from window {window.carry}, "
                                      "which does not hold those frames on its latent grid")
             for a, b in (window.head_span(g), window.tail_span(g)):
@@ -164,7 +165,7 @@ def forward_chain(seam: int, groups: int, longest: int, group: int, keep_seam: b
         frames = 1 + group * (before + new)
         start = seam - group * before
         first_kept = group * before + (0 if keep_seam and not windows else 1)
-        carries = (bool(windows) or carry_first) and (not windows or start >= windows[-1].start)
+        carries = bool(windows) or carry_first
         windows.append(Window(start, frames, head=before + 1, keep=(first_kept, frames),
                               carry=first_index + len(windows) - 1 if carries else None))
         seam += group * new
