@@ -67,6 +67,14 @@ def test_masks_follow_the_mix_and_always_leave_a_frame_to_generate() -> None:
     assert not sample_given_masks(10, 1, parse_mask_mix("first:1"), generator).any()  # images are never given
 
 
+def test_a_loop_mask_gives_a_head_and_the_last_frame() -> None:
+    given = sample_given_masks(500, 9, parse_mask_mix("first_k_last:1"), torch.Generator().manual_seed(0))
+    assert given[:, 0].all() and given[:, -1].all() and not given.all(dim=1).any()
+    heads = given.int().cumprod(dim=1).sum(dim=1)  # given latents before the first generated one
+    assert set(heads.tolist()) == set(range(1, 8))  # every head from 1 latent to all but two
+    assert (given.sum(dim=1) == heads + 1).all()  # nothing given between the head and the last
+
+
 @pytest.mark.slow
 def test_two_processes_agree_with_one_at_the_same_global_batch(config, tmp_path) -> None:
     """torchrun --nproc_per_node=2 (gloo on CPU): each rank takes half of each global batch."""

@@ -49,8 +49,8 @@ FIELD_HELP: dict[str, str] = {
     "caption_dropout": "fraction of captions replaced by the empty prompt, which teaches the unconditional "
     "prediction that classifier-free guidance needs",
     "masks": "frame-conditioning mix KIND:WEIGHT,... over none (text-to-video), first (image-to-video), "
-    "first_k (extend forward), last_k (extend backward) and both (joins, loops): which latent frames "
-    "a sample is given clean",
+    "first_k (extend forward), last_k (extend backward), both (joins, loops) and first_k_last (the first k "
+    "and the last): which latent frames a sample is given clean",
     "timestep_shift": "shift the logit-normal training times towards pure noise (1 = none); the exported model "
     "samples with the same shift. 3 keeps a clean-latent (x0) model from spending its steps on nearly clean "
     "inputs, where the velocity loss weighs its error by 1/t^2. Which way a direction word means is decided near "

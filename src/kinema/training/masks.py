@@ -2,14 +2,17 @@
 
 The mix decides which tasks the model learns with one set of weights: `none` (text-to-video),
 `first` (image-to-video), `first_k` (extend forward), `last_k` (extend backward), `both`
-(first and last: joins and loops). At least one frame always stays to be generated.
+(first and last: joins and loops), `first_k_last` (the first k and the last: a window that ends on
+given frames and also sees the motion before it; tried for loops' closing windows, where it did
+worse than one frame at each end, docs/model-card.md). At least one frame always stays to be
+generated.
 """
 
 from __future__ import annotations
 
 import torch
 
-MASK_KINDS = ("none", "first", "first_k", "last_k", "both")
+MASK_KINDS = ("none", "first", "first_k", "last_k", "both", "first_k_last")
 
 
 def parse_mask_mix(text: str) -> tuple[tuple[str, float], ...]:
@@ -35,7 +38,7 @@ def sample_given_masks(batch: int, frames: int, mix: tuple[tuple[str, float], ..
     """Bool (batch, frames): True where a latent frame is given. Clips of one latent frame are never given."""
     weights = torch.tensor([w for _, w in mix])
     kinds = torch.multinomial(weights, batch, replacement=True, generator=generator)
-    counts = torch.randint(1, max(2, frames), (batch,), generator=generator)  # k for first_k / last_k
+    counts = torch.randint(1, max(2, frames), (batch,), generator=generator)  # k for first_k / last_k / first_k_last
     given = torch.zeros(batch, frames, dtype=torch.bool)
     if frames < 2:
         return given
@@ -50,4 +53,6 @@ def sample_given_masks(batch: int, frames: int, mix: tuple[tuple[str, float], ..
             given[row, frames - k :] = True
         elif kind == "both" and frames >= 3:
             given[row, 0] = given[row, -1] = True
+        elif kind == "first_k_last" and frames >= 3:
+            given[row, : min(k, frames - 2)] = given[row, -1] = True
     return given
