@@ -67,7 +67,7 @@ def test_masks_follow_the_mix_and_always_leave_a_frame_to_generate() -> None:
     assert not sample_given_masks(10, 1, parse_mask_mix("first:1"), generator).any()  # images are never given
 
 
-def test_a_loop_mask_gives_a_head_and_the_last_frame() -> None:
+def test_first_k_last_gives_a_head_and_the_last_frame() -> None:
     given = sample_given_masks(500, 9, parse_mask_mix("first_k_last:1"), torch.Generator().manual_seed(0))
     assert given[:, 0].all() and given[:, -1].all() and not given.all(dim=1).any()
     heads = given.int().cumprod(dim=1).sum(dim=1)  # given latents before the first generated one
