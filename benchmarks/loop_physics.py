@@ -17,9 +17,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
-from kinema.evaluation.task_eval import make_cases, loop_continuity
+from kinema.evaluation.task_eval import loop_continuity, make_cases, summarize
 from kinema.world.render import render
 
 RESULTS = Path(__file__).parent / "results"
@@ -27,18 +25,13 @@ FRAMES, FPS, SIZE = 33, 8.0, 64  # the loop eval's length, fps and size
 
 
 def rendered_loops(cases: int) -> dict:
+    """The loop eval's summary (`summarize`) of the rendered clips, over all cases and by motion."""
     by_motion: dict[str, list[dict]] = defaultdict(list)
     for case in make_cases("loop", cases, SIZE, SIZE, FPS, seed=0):
         by_motion[case.spec.objects[0].motion].append(loop_continuity(render(case.spec, FRAMES, SIZE, SIZE, FPS)))
-
-    def summary(records: list[dict]) -> dict:
-        ratios = np.array([record["ratio"] for record in records])
-        return {"cases": len(records), "loop_rate": round(float((ratios <= 1.2).mean()), 3),
-                "median_ratio": round(float(np.median(ratios)), 3)}
-
     every = [record for records in by_motion.values() for record in records]
-    return {"frames": FRAMES, "fps": FPS, **summary(every),
-            "by_motion": {motion: summary(records) for motion, records in sorted(by_motion.items())}}
+    return {"frames": FRAMES, "fps": FPS, **summarize("loop", every),
+            "by_motion": {motion: summarize("loop", records) for motion, records in sorted(by_motion.items())}}
 
 
 def main() -> None:

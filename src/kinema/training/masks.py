@@ -38,7 +38,7 @@ def sample_given_masks(batch: int, frames: int, mix: tuple[tuple[str, float], ..
     """Bool (batch, frames): True where a latent frame is given. Clips of one latent frame are never given."""
     weights = torch.tensor([w for _, w in mix])
     kinds = torch.multinomial(weights, batch, replacement=True, generator=generator)
-    counts = torch.randint(1, max(2, frames), (batch,), generator=generator)  # k of the k kinds
+    counts = torch.randint(1, max(2, frames), (batch,), generator=generator)  # k for first_k, last_k and first_k_last
     given = torch.zeros(batch, frames, dtype=torch.bool)
     if frames < 2:
         return given
