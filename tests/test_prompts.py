@@ -116,6 +116,19 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("no camera movement, a star spins", scene(obj("star", motion="spin"), camera_pan="none")),
     ("4 balls moving left", scene(*[obj("circle", motion="left")] * 4)),
     ("a dark red ball on a white background", scene(obj("circle", "red"), background="white", unknown=("dark",))),
+    # Relations between objects become each object's direction; a stated direction is kept and the others follow it.
+    ("a red ball and a blue square moving in opposite directions",
+     scene(obj("circle", "red", motion="right"), obj("square", "blue", motion="left"))),
+    ("two balls moving towards each other", scene(obj("circle", motion="right"), obj("circle", motion="left"))),
+    ("two stars drifting apart", scene(obj("star", motion="left"), obj("star", motion="right"))),
+    ("a red ball moving up and a blue ball moving in the opposite direction",
+     scene(obj("circle", "red", motion="up"), obj("circle", "blue", motion="down"))),
+    ("three dots moving together to the left", scene(*[obj("circle", motion="left")] * 3)),
+    ("a spinning star and two balls moving apart",
+     scene(obj("star", motion="spin"), obj("circle", motion="left"), obj("circle", motion="right"))),
+    ("two balls bouncing together", scene(obj("circle", motion="bounce"), obj("circle", motion="bounce"))),
+    ("a ball moving in opposite directions",
+     scene(obj("circle"), unknown=("in opposite directions (needs two objects that move in straight lines)",))),
 ]  # fmt: skip
 
 

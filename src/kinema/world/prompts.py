@@ -7,7 +7,8 @@ nearest object before them (or the next one if none precedes, or if they stand b
 "a ball and a fast red square", "a spinning star"), and camera, weather and
 background phrases are scene-level, so "moving up while the camera pans left" moves the object
 up and the camera left. A plural noun followed by "one ..." phrases is split into its members
-("two balls, one red moving left and one blue moving right"). Words it cannot place are
+("two balls, one red moving left and one blue moving right"), and a relation ("in opposite
+directions", "towards each other") becomes the objects' directions. Words it cannot place are
 reported, so a user sees what the world model cannot do ("not understood: dragon, flying").
 """
 
@@ -105,6 +106,8 @@ class _Reader:
         self.later = False  # after "then": a motion for an object that has one is a second motion, reported
         self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
+        # (relation, phrase) of "in opposite directions", "towards each other": applied to the result's objects
+        self.relation: tuple[str, str] | None = None
 
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
@@ -336,6 +339,9 @@ class _Reader:
             return
         self.distribute = bool(self.groups)
 
+    def _on_relation(self, text: str, word: Word, following: Word | None) -> None:
+        self.relation = (str(word.value), text)
+
     def _on_background(self, text: str, word: Word, following: Word | None) -> None:
         if self.background == "night" and word.value == "sky":
             return  # "the stars ... in the sky": a night sky is still night
@@ -373,14 +379,52 @@ class _Reader:
         groups = [g for g in self.groups if g.has_attributes() or not g.generic]
         if not groups:
             groups = self.groups  # "two things": the count is all the prompt says
+        objects = [obj for group in groups for obj in group.objects()]
+        if self.relation is not None and not _relate(objects, self.relation[0]):
+            self.unknown.append(f"{self.relation[1]} (needs two objects that move in straight lines)")
         return SceneAttributes(
-            objects=tuple(obj for group in groups for obj in group.objects()),
+            objects=tuple(objects),
             background=self.background,
             camera_pan=self.camera_pan,
             weather=self.weather,
             occluder=self.occluder,
             unknown_words=tuple(dict.fromkeys(self.unknown)),
         )
+
+
+# Directions a relation gives the first two moving objects when the prompt names neither: read left
+# to right, "towards each other" starts the first object on the left heading right.
+_RELATION_DEFAULTS: dict[str, tuple[str, str]] = {
+    "opposite": ("right", "left"),
+    "towards": ("right", "left"),
+    "apart": ("left", "right"),
+    "same": ("right", "right"),
+}
+
+
+def _relate(objects: list[Attributes], relation: str) -> bool:
+    """Give objects without a direction the one a relation implies; False when fewer than two can move.
+
+    A direction the prompt states is kept; the others follow the first stated one (its reverse for
+    "opposite", "towards" and "apart", alternating over three objects).
+    """
+    movers = [i for i, o in enumerate(objects) if o.motion is None or o.motion in DIRECTIONS]
+    if len(movers) < 2:
+        shared = len(objects) > 1 and len({o.motion for o in objects}) == 1 and objects[0].motion is not None
+        return relation == "same" and shared  # "two balls bouncing together" already holds
+    stated = next((k for k, i in enumerate(movers) if objects[i].motion is not None), None)
+    if stated is None:
+        first, second = _RELATION_DEFAULTS[relation]
+        stated, objects[movers[0]] = 0, replace(objects[movers[0]], motion=first)
+        objects[movers[1]] = replace(objects[movers[1]], motion=second)
+    base = str(objects[movers[stated]].motion)
+    dx, dy = (int(c) for c in DIRECTIONS[base])
+    reverse = _direction_name(-dx, -dy)
+    for k, i in enumerate(movers):
+        if objects[i].motion is None:
+            flipped = relation != "same" and (k - stated) % 2 == 1
+            objects[i] = replace(objects[i], motion=reverse if flipped else base)
+    return True
 
 
 def _direction_name(horizontal: int, vertical: int) -> str:

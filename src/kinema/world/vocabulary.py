@@ -136,6 +136,19 @@ WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
 OCCLUDER_WORDS: tuple[str, ...] = (
     "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
 )  # fmt: skip
+# Phrases that tie the objects' directions together ("two balls moving in opposite directions").
+# The world gives each object its own direction, so the reader turns a relation into directions.
+RELATION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "opposite": ("opposite", "in opposite directions", "opposite directions", "opposite ways", "in opposite ways",
+                 "in the opposite direction", "the opposite direction", "the opposite way", "in different directions",
+                 "different directions", "past each other", "past one another"),
+    "towards": ("towards each other", "toward each other", "towards one another", "toward one another",
+                "at each other", "converge", "converges", "converging", "meet", "meeting"),
+    "apart": ("apart", "away from each other", "away from one another", "diverge", "diverges", "diverging",
+              "separate", "separating"),
+    "same": ("in the same direction", "the same direction", "same direction", "the same way", "in the same way",
+             "together", "side by side", "in parallel", "in unison", "in formation"),
+}  # fmt: skip
 CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
 STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
@@ -196,6 +209,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("bg_noun")) for w in BACKGROUND_NOUNS]
     entries += [(w, Word("weather", x)) for x, ws in WEATHER_SYNONYMS.items() for w in ws]
     entries += [(w, Word("occluder")) for w in OCCLUDER_WORDS]
+    entries += [(w, Word("relation", r)) for r, ws in RELATION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("camera")) for w in CAMERA_WORDS]
     entries += [(w, Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
     entries += [(w, Word("stop")) for w in STOPWORDS]
