@@ -129,6 +129,14 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("two balls bouncing together", scene(obj("circle", motion="bounce"), obj("circle", motion="bounce"))),
     ("a ball moving in opposite directions",
      scene(obj("circle"), unknown=("in opposite directions (needs two objects that move in straight lines)",))),
+    # "Diagonally" makes a one-axis direction diagonal; speeds the world lacks are reported, not read as a size.
+    ("a ball moving diagonally", scene(obj("circle", motion="down-right"))),
+    ("a star drifting diagonally up", scene(obj("star", motion="up-right"))),
+    ("a square moving diagonally to the left", scene(obj("square", motion="down-left"))),
+    ("a red ball moving left at medium speed",
+     scene(obj("circle", "red", motion="left"), unknown=("at medium speed (speeds are slow or fast)",))),
+    ("a ball crossing a blue sky to the top right", scene(obj("circle", motion="up-right"), background="sky")),
+    ("a ball rolling left on the ground", scene(obj("circle", motion="left"))),
 ]  # fmt: skip
 
 

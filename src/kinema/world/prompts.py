@@ -65,6 +65,7 @@ class _Group:
     speed: str | None = None
     plural: bool = False
     generic: bool = False
+    diagonal: bool = False  # "moving diagonally": a one-axis direction gains the other
     saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
 
     def has_attributes(self) -> bool:
@@ -79,7 +80,8 @@ class _Group:
                 colour: str | None = self.colours[0]
             else:
                 colour = self.colours[index] if index < len(self.colours) else None
-            out.append(Attributes(self.shape, colour, self.size, self.motion, self.speed))
+            motion = _diagonal(self.motion) if self.diagonal else self.motion
+            out.append(Attributes(self.shape, colour, self.size, motion, self.speed))
         return out
 
 
@@ -192,6 +194,13 @@ class _Reader:
 
     def _on_verb(self, text: str, word: Word | None, following: Word | None) -> None:
         pass  # "moving", "slides": the direction or motion word that follows carries the meaning
+
+    def _on_diagonal(self, text: str, word: Word, following: Word | None) -> None:
+        for target in self._motion_targets(word):
+            target.diagonal = True
+
+    def _on_unshowable(self, text: str, word: Word, following: Word | None) -> None:
+        self.unknown.append(f"{text} ({word.value})")
 
     def _on_count(self, text: str, word: Word, following: Word | None) -> None:
         self.postposed = None
@@ -425,6 +434,17 @@ def _relate(objects: list[Attributes], relation: str) -> bool:
             flipped = relation != "same" and (k - stated) % 2 == 1
             objects[i] = replace(objects[i], motion=reverse if flipped else base)
     return True
+
+
+def _diagonal(motion: str | None) -> str | None:
+    """The diagonal nearest a one-axis direction (down and right when none is said); other motions unchanged."""
+    if motion is None:
+        return "down-right"
+    if motion in ("left", "right"):
+        return f"down-{motion}"
+    if motion in ("up", "down"):
+        return f"{motion}-right"
+    return motion
 
 
 def _direction_name(horizontal: int, vertical: int) -> str:

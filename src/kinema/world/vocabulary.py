@@ -111,9 +111,19 @@ MOVE_VERBS: tuple[str, ...] = (
     "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
     "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
     "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
-    "stay", "stays", "staying", "remain", "remains", "remaining", "diagonally",
+    "stay", "stays", "staying", "remain", "remains", "remaining",
     "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
+    "cross", "crosses", "crossing",
 )  # fmt: skip
+# "Moving diagonally": a direction on one axis gains the other ("diagonally up" is up and to the right).
+DIAGONAL_WORDS: tuple[str, ...] = ("diagonally", "diagonal", "at an angle")
+# Phrases the world cannot show, with the reason the reader reports ("medium speed" is neither speed).
+UNSHOWABLE_PHRASES: dict[str, str] = {
+    f"{prefix}{level} {unit}": "speeds are slow or fast"
+    for prefix in ("", "at ", "at a ")
+    for level in ("medium", "moderate", "normal", "average", "regular")
+    for unit in ("speed", "pace")
+} | {"moderately": "speeds are slow or fast"}
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
     "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
@@ -170,7 +180,7 @@ STOPWORDS: frozenset[str] = frozenset(
     against behind front beside near around along also very really slightly too so other
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
-    middle centre center place way pace speed plain day time shaped sized
+    middle centre center place way pace speed plain day time shaped sized ground floor
     want wants would could can like id lets let us my our give draw depict depicting
     animation animated image picture gif movie film theres heres""".split()
 )
@@ -204,6 +214,8 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
     entries += [(w, Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, Word("diagonal")) for w in DIAGONAL_WORDS]
+    entries += [(p, Word("unshowable", reason)) for p, reason in UNSHOWABLE_PHRASES.items()]
     entries += [(w, Word("background", b)) for b, ws in TEXTURED_SYNONYMS.items() for w in ws]
     entries += [(w, Word("tone", t)) for t, ws in TONE_SYNONYMS.items() for w in ws]
     entries += [(w, Word("bg_noun")) for w in BACKGROUND_NOUNS]
