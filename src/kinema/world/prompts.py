@@ -97,6 +97,7 @@ class _Reader:
         self.weather: str | None = None
         self.occluder: bool | None = None
         self.camera_mode = False  # after "camera"/"pans": the next direction is the camera's
+        self.pan_without_direction = False  # "the camera pans" and no direction: it pans right
         self.weather_tail = 0  # 1 after a weather word, 2 after a swallowed "falling"
         self.postposed: _Group | None = None  # "something red": adjectives after the noun
         self.distribute = False  # after "all"/"both": motion goes to every object so far
@@ -140,6 +141,7 @@ class _Reader:
             self.camera_mode = False
             return False
         if word.kind == "direction":
+            self.pan_without_direction = False
             horizontal = word.value[0]  # type: ignore[index]
             if horizontal:
                 self.camera_pan = "left" if horizontal < 0 else "right"
@@ -151,6 +153,7 @@ class _Reader:
             self.camera_pan, self.camera_mode = "none", False
             return True
         if word.kind in ("verb", "speed", "camera"):
+            self._note_pan(text)
             return True
         self.camera_mode = False
         return False
@@ -377,6 +380,11 @@ class _Reader:
 
     def _on_camera(self, text: str, word: Word, following: Word | None) -> None:
         self.camera_mode = True
+        self._note_pan(text)
+
+    def _note_pan(self, text: str) -> None:
+        if text.startswith("pan") and self.camera_pan is None:
+            self.pan_without_direction = True
 
     def _on_camera_none(self, text: str, word: Word, following: Word | None) -> None:
         self.camera_pan = "none"
@@ -394,7 +402,7 @@ class _Reader:
         return SceneAttributes(
             objects=tuple(objects),
             background=self.background,
-            camera_pan=self.camera_pan,
+            camera_pan="right" if self.pan_without_direction and self.camera_pan is None else self.camera_pan,
             weather=self.weather,
             occluder=self.occluder,
             unknown_words=tuple(dict.fromkeys(self.unknown)),
