@@ -128,6 +128,7 @@ def test_frames_for_duration() -> None:
         (["--frames", "9"], "--frames must be one of 1, 17"),
         (["--frames", "17", "--duration", "2"], "not allowed with argument"),
         (["--steps", "0"], "--steps must be at least 1"),
+        (["--still-guidance", "-2"], "--still-guidance must be 0 or more"),
         (["--variations", "0"], "--variations must be at least 1"),
         (["-o", "{tmp}/out.avi"], "must end in .mp4, .gif, .webp, .png"),
         (["--size", "16"], "WIDTHxHEIGHT"),
@@ -193,7 +194,7 @@ def test_help_lists_every_option(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "examples:" in out
     for option in ["PROMPT", "--output", "--model", "--size", "--frames", "--duration", "--steps", "--guidance",
-                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--device", "--verbose",
+                   "--still-guidance", "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--device", "--verbose",
                    "--quiet", "--image", "--last-image", "--extend", "--backward", "--loop", "--join", "--edit",
                    "--strength", "--new-only", "--no-expand", "--factorised", "--no-factorised", "centre-cropped", "long video"]:
         assert option in out, option

@@ -225,7 +225,7 @@ def test_cli_eval_on_a_model_folder(tiny_model, tmp_path, capsys) -> None:
     threads = torch.get_num_threads()
     try:
         code = main(["eval", "--model", str(folder), "--limit", "2", "--seeds", "3", "--out", str(tmp_path), "--quiet",
-                     "--threads", "1"])
+                     "--threads", "1", "--factorised", "--still-guidance", "2"])
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
@@ -233,6 +233,8 @@ def test_cli_eval_on_a_model_folder(tiny_model, tmp_path, capsys) -> None:
     assert code == 0, captured.err
     written = json.loads((tmp_path / "model_eval.json").read_text())
     assert written["settings"]["seeds"] == [3] and written["sets"]["heldout"]["clips"] == 2
+    assert written["settings"]["still_guidance"] == 2.0
+    assert "--factorised --still-guidance 2.0" in (tmp_path / "model_eval.md").read_text()
     assert "| colour |" in captured.out and "model_eval.json" in captured.err
 
 
@@ -244,6 +246,8 @@ def test_cli_eval_rejects_bad_options_and_explains_task(tiny_model, tmp_path, ca
     assert main(["eval", "--model", str(folder), "--seeds", "a,b"]) == 2
     assert "--seeds must be comma-separated integers" in capsys.readouterr().err
     assert main(["eval", "--model", str(folder), "--limit", "0"]) == 2
+    assert main(["eval", "--model", str(folder), "--still-guidance", "-1"]) == 2
+    assert "--still-guidance must be 0 or more" in capsys.readouterr().err
     assert main(["eval", "--model", str(folder), "--threads", "0"]) == 2
     assert "--threads must be at least 1; got 0" in capsys.readouterr().err
     assert main(["eval", "--help"]) == 0

@@ -56,6 +56,9 @@ class PipelineConfig:
     max_frames: int = 481  # longer requests go through chained extension (60 s at 8 fps)
     steps: int = 20
     guidance_scale: float = 3.0
+    # Guidance for a sampled still (a one-frame request, factorised text to video's first frame);
+    # None: guidance_scale. Stills keep more of the prompt's colours and counts at lower guidance.
+    still_guidance_scale: float | None = None
     sampler: str = "euler"
     timestep_shift: float = 1.0
     max_text_tokens: int = 64
@@ -207,6 +210,18 @@ class KinemaPipeline:
         if isinstance(num_videos, bool) or not isinstance(num_videos, int) or num_videos < 1:
             raise ValueError(f"num_videos must be at least 1; got {num_videos}")
 
+    def still_guidance(self, still_guidance_scale: float | None, guidance_scale: float | None) -> float:
+        """The guidance of a sampled still: the argument, else the config's, else the video's guidance."""
+        if still_guidance_scale is not None:
+            scale = still_guidance_scale
+        elif self.config.still_guidance_scale is not None:
+            scale = self.config.still_guidance_scale
+        else:
+            scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
+        if not scale >= 0:
+            raise ValueError(f"still_guidance_scale must be 0 or more (1 = no guidance); got {scale}")
+        return scale
+
     def caption_for(self, prompt: str, expand: bool | Callable[[str], str]) -> str:
         """The text the model is conditioned on: the prompt, or its expansion (the world's, or a callable's)."""
         if isinstance(prompt, (list, tuple)):
@@ -261,6 +276,7 @@ class KinemaPipeline:
         edit_noise: str = "inverted",
         expand: bool | Callable[[str], str] = False,
         factorised: bool | None = None,
+        still_guidance_scale: float | None = None,
         generator: torch.Generator | None = None,
         num_videos_per_prompt: int | None = None,
     ) -> GenerationOutput:
@@ -282,7 +298,9 @@ class KinemaPipeline:
         open height/width follows the first input's aspect. expand=True applies the world's prompt
         expansion, a callable is an external rewriter (an LLM); the text used is metadata "caption".
         factorised (default: the model's config) makes text to video sample its first frame as an
-        image and then animate it (`first_frame`). callback(step, total) counts steps over the whole job.
+        image and then animate it (`first_frame`). still_guidance_scale (default: the model's config)
+        guides a sampled still: that first frame, and a one-frame request unless guidance_scale is
+        given. callback(step, total) counts steps over the whole job.
         As in diffusers, generator= (its initial seed) may stand for seed= and num_videos_per_prompt= for num_videos=."""
         seed = seed_from(seed, generator)
         if num_videos_per_prompt is not None:
@@ -299,13 +317,16 @@ class KinemaPipeline:
         request = prepare_task(self.limits, num_frames=num_frames, height=height, width=width, image=image,
                                last_image=last_image, extend=extend, backward=backward, loop=loop, join=join,
                                video=video, strength=strength)
+        still_scale = self.still_guidance(still_guidance_scale, guidance_scale)
+        if request.plan.task == "text-to-video" and request.plan.timeline == 1:
+            scale = guidance_scale if guidance_scale is not None else still_scale  # the request is a still
         low_level = self.low_level_given(request, given_latents, given_mask)
         seed = seed if seed is not None else random.randrange(2**31)
         sampler_name = sampler or self.config.sampler
         factorised = (self.config.factorised if factorised is None else factorised) and self.factorises(request, low_level)
         started = time.perf_counter()
         frames, latents = self.render(request, caption, negative_prompt, steps, scale, seed, num_videos, sampler_name,
-                                      callback, low_level, edit_noise, factorised)
+                                      callback, low_level, edit_noise, factorised, still_scale)
         shared = {"model": self.config.name, "prompt": prompt, "caption": caption, "negative_prompt": negative_prompt or "",
                   "steps": steps, "guidance_scale": scale, "sampler": sampler_name, "fps": self.config.fps,
                   "seconds": round(time.perf_counter() - started, 3), **describe_task(request, frames)}
@@ -313,6 +334,7 @@ class KinemaPipeline:
             shared["edit_noise"] = edit_noise
         if factorised:
             shared["factorised"] = True
+            shared["still_guidance_scale"] = still_scale
         metadata = [{**shared, "seed": seed + i} for i in range(num_videos)]
         return GenerationOutput(frames, latents, metadata, stitch(request, frames))
 
@@ -339,8 +361,10 @@ class KinemaPipeline:
     def render(self, request: TaskRequest, caption: str, negative_prompt: str | None, steps: int, scale: float,
                seed: int, num_videos: int, sampler_name: str, callback: Callable[[int, int], None] | None,
                low_level: tuple[torch.Tensor, torch.Tensor] | None,
-               edit_noise: str = "inverted", factorised: bool = False) -> tuple[np.ndarray, torch.Tensor]:
-        """Run the plan's windows in order over one timeline; the output frames and every window's latents along time."""
+               edit_noise: str, factorised: bool, still_scale: float) -> tuple[np.ndarray, torch.Tensor]:
+        """Run the plan's windows in order over one timeline; the output frames and every window's latents along time.
+
+        `scale` guides the windows, `still_scale` a factorised first frame."""
         from kinema.flow.paths import interpolate
         from kinema.tasks.conditioning import encode_frames, window_given
 
@@ -369,8 +393,8 @@ class KinemaPipeline:
                 carried = sampled[window.carry][:, :, a:b]
             given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group, carried)
             if factorised and not sampled:
-                given_latents, given = self.first_frame(shape, seed, num_videos, times, conditional, unconditional, scale,
-                                                        sampler_name, progress_after(done))
+                given_latents, given = self.first_frame(shape, seed, num_videos, times, conditional, unconditional,
+                                                        still_scale, sampler_name, progress_after(done))
                 done += len(times) - 1
             if window.edit:  # SDEdit: start from the clip's latents at t = strength
                 clean = encode_frames(self.vae, timeline[:, window.start : window.start + window.frames])

@@ -73,6 +73,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, metavar="F", help="frames per clip (default: 17 when the model supports it)")
     parser.add_argument("--factorised", action=argparse.BooleanOptionalAction,
                         help="text to video with the first frame made as an image first (default: the model's)")
+    parser.add_argument("--still-guidance", type=float, metavar="X",
+                        help="guidance for that first frame (default: the model's)")
     parser.add_argument("--classifier", metavar="DIR", help="world classifier folder for FVD (default: the shipped one)")
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (and the classifier)")
     parser.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where the JSON, Markdown and PNG go")
@@ -121,6 +123,8 @@ def run_eval(args: argparse.Namespace) -> int:
     pipe = KinemaPipeline.from_pretrained(folder)
     if args.factorised is not None:
         pipe.config = dataclasses.replace(pipe.config, factorised=args.factorised)
+    if args.still_guidance is not None:
+        pipe.config = dataclasses.replace(pipe.config, still_guidance_scale=args.still_guidance)
     classifier = None
     if not args.no_fvd:
         from kinema.evaluation.world_classifier import load_world_classifier
@@ -156,6 +160,8 @@ def checked_size(args: argparse.Namespace) -> tuple[int, int] | None:
         (args.limit is not None and args.limit < 1, f"--limit must be at least 1 prompt; got {args.limit}"),
         (args.steps is not None and args.steps < 1, f"--steps must be at least 1; got {args.steps}"),
         (args.guidance is not None and args.guidance < 0, f"--guidance must be 0 or more (1 = none); got {args.guidance}"),
+        (args.still_guidance is not None and args.still_guidance < 0,
+         f"--still-guidance must be 0 or more (1 = none); got {args.still_guidance}"),
         (args.frames is not None and args.frames < 1, f"--frames must be at least 1; got {args.frames}"),
     ]
     for failed, message in checks:

@@ -25,7 +25,8 @@ EDIT_NOISE_CHOICES = ("inverted", "random")  # kinema.pipeline.EDIT_NOISES, the 
 NO_SHIPPED_MODEL = ("the shipped model kinema-world is missing from this installation ({folder}); reinstall "
                     "Kinema, or pass --model DIR (a folder written by KinemaPipeline.save_pretrained)")
 # The pipeline names its arguments; the user typed these flags.
-PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance",
+PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "still_guidance_scale": "--still-guidance",
+                      "guidance_scale": "--guidance",
                       "num_videos": "--variations", "last_image=": "--last-image", "image=": "--image",
                       "extend=": "--extend", "backward=True": "--backward", "loop=True": "--loop", "join=": "--join",
                       "video=": "--edit", "strength=": "--strength", "edit_noise": "--edit-noise"}
@@ -100,6 +101,9 @@ def add_generate_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, metavar="N", help="sampling steps (default: the model's)")
     parser.add_argument("--guidance", type=float, metavar="X",
                         help="classifier-free guidance scale; 1 = none (default: the model's)")
+    parser.add_argument("--still-guidance", type=float, metavar="X",
+                        help="guidance for a still: the first frame that text to video makes as an image, and a "
+                        "--frames 1 image unless --guidance is given (default: the model's)")
     parser.add_argument("--negative-prompt", metavar="TEXT", help="what the video should not show")
     parser.add_argument("--seed", type=int, metavar="S", help="random seed (default: a random one, printed and stored)")
     parser.add_argument("--variations", type=int, default=1, metavar="N",
@@ -170,7 +174,7 @@ def run_generate(args: argparse.Namespace) -> int:
         result = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=frames, height=height, width=width,
                       num_inference_steps=args.steps, guidance_scale=args.guidance, seed=seed,
                       num_videos=args.variations, sampler=args.sampler, callback=bar, expand=expand,
-                      factorised=args.factorised, **task_kwargs)
+                      factorised=args.factorised, still_guidance_scale=args.still_guidance, **task_kwargs)
     except ValueError as error:
         raise ValueError(_as_flags(str(error))) from None
     finally:
@@ -278,6 +282,8 @@ def _checked_options(args: argparse.Namespace) -> Path:
         (args.steps is not None and args.steps < 1, f"--steps must be at least 1; got {args.steps}"),
         (args.guidance is not None and args.guidance < 0,
          f"--guidance must be 0 or more (1 = none); got {args.guidance}"),
+        (args.still_guidance is not None and args.still_guidance < 0,
+         f"--still-guidance must be 0 or more (1 = none); got {args.still_guidance}"),
         (args.seed is not None and args.seed < 0, f"--seed must be 0 or more; got {args.seed}"),
         (args.variations < 1, f"--variations must be at least 1; got {args.variations}"),
         (args.fps is not None and not args.fps > 0, f"--fps must be > 0; got {args.fps}"),
@@ -409,6 +415,10 @@ def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: t
                                                      ("--extend", args.extend), ("--edit", args.edit)) if value]
     inputs += [f"--join {' '.join(args.join)}"] if args.join else []
     inputs += [flag for flag, on in (("--backward", args.backward), ("--loop", args.loop)) if on]
+    still = next(x for x in (args.still_guidance, config.still_guidance_scale, args.guidance, config.guidance_scale)
+                 if x is not None)
+    guidance = args.guidance if args.guidance is not None else still if frames == 1 else config.guidance_scale
+    factorised = (config.factorised if args.factorised is None else args.factorised) and frames != 1
     lines = [
         f"model:     {folder} ({config.name})",
         f"prompt:    {args.prompt}",
@@ -417,7 +427,7 @@ def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: t
         f"size:      {f'{size[0]}x{size[1]}' if size else 'the default, or the aspect of the inputs'}",
         f"frames:    {length}",
         f"steps:     {args.steps if args.steps is not None else config.steps}",
-        f"guidance:  {args.guidance if args.guidance is not None else config.guidance_scale}",
+        f"guidance:  {guidance}" + (f" (the first frame, made as an image: {still})" if factorised else ""),
         f"sampler:   {args.sampler or config.sampler}",
         f"seed:      {seeds}",
     ]

@@ -215,6 +215,8 @@ def run_model_eval(pipe, sets: Sequence[str] = SET_NAMES, limit: int | None = No
                 "guidance": guidance if guidance is not None else pipe.config.guidance_scale,
                 "num_frames": frames, "size": f"{width}x{height}", "limit": limit, "sampler": pipe.config.sampler,
                 "factorised": pipe.config.factorised}
+    if pipe.config.factorised:
+        settings["still_guidance"] = pipe.still_guidance(None, guidance)
     report = build_report(results, settings, model_name or pipe.config.name)
     if out_dir is not None:
         write_results(report, results, Path(out_dir))
@@ -269,7 +271,9 @@ def markdown_table(report: dict) -> str:
                        for name in names)
     lines = [f"# Text-to-video eval: {report['model']}", "",
              (f"{counts}; seeds {settings['seeds']}, {settings['steps']} steps, guidance {settings['guidance']}, "
-              f"{settings['num_frames']} frames at {settings['size']}."), "",
+              f"{settings['num_frames']} frames at {settings['size']}"
+              + (f", the first frame made as an image at guidance {settings['still_guidance']}."
+                 if "still_guidance" in settings else ".")), "",
              "| attribute | " + " | ".join(names) + " | target |", "|---|" + "---|" * (len(names) + 1)]
     for attribute in (*ATTRIBUTES, *EXTRA_ATTRIBUTES, "all_right", "combination_right"):
         cells = []
@@ -304,4 +308,5 @@ def reproduce_command(report: dict) -> str:
                f"--steps {settings['steps']} --guidance {settings['guidance']} --size {settings['size']} "
                f"--frames {settings['num_frames']}")
     command += " --factorised" if settings.get("factorised") else " --no-factorised"
+    command += f" --still-guidance {settings['still_guidance']}" if "still_guidance" in settings else ""
     return command + (f" --limit {settings['limit']}" if settings["limit"] else "")
