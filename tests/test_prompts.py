@@ -12,6 +12,9 @@ def obj(shape=None, colour=None, size=None, motion=None, speed=None) -> Attribut
     return Attributes(shape=shape, colour=colour, size=size, motion=motion, speed=speed)
 
 
+OBJECT_COLOURS = "objects are red, orange, yellow, green, cyan, blue, purple, pink"
+
+
 def scene(*objects: Attributes, unknown: tuple[str, ...] = (), **scene_fields) -> SceneAttributes:
     return SceneAttributes(objects=tuple(objects), unknown_words=unknown, **scene_fields)
 
@@ -60,7 +63,9 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj("triangle", "pink", motion="up-right"), background="stripes")),
     ("a beautiful cinematic shot of a dragon flying", scene(unknown=("beautiful", "cinematic", "dragon", "flying"))),
     ("a blue ball on green grass", scene(obj("circle", "blue"), background="grass")),
-    ("a white ball", scene(obj("circle"), unknown=("white",))),
+    ("a white ball", scene(obj("circle"), unknown=(f"white ({OBJECT_COLOURS})",))),
+    ("a brown dog and a silver ball moving left",
+     scene(obj("circle", motion="left"), unknown=(f"brown ({OBJECT_COLOURS})", "dog", f"silver ({OBJECT_COLOURS})"))),
     ("a round red object that isn't moving", scene(obj("circle", "red", motion="still"))),
     ("a red and a blue ball", scene(obj("circle", "red"), obj("circle", "blue"))),
     ("a red square, a green star and a blue circle, all spinning",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from kinema.world.spec import DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
+from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     LEXICON,
     LONGEST_PHRASE,
@@ -29,6 +29,7 @@ from kinema.world.vocabulary import (
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+_OBJECT_COLOURS = f"objects are {', '.join(COLOURS)}"  # the hint after a colour no object has
 
 
 def tokenize(text: str) -> list[str]:
@@ -228,6 +229,11 @@ class _Reader:
         elif word.value not in target.colours:
             target.colours.append(str(word.value))
 
+    def _on_foreign_colour(self, text: str, word: Word, following: Word | None) -> None:
+        self.unknown.append(f"{text} ({_OBJECT_COLOURS})")
+        if self.pending.count is not None:
+            self.pending.saw_unknown = True
+
     def _on_size(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
             return  # "a big field", "a large wall"
@@ -360,8 +366,11 @@ class _Reader:
         self.background = str(word.value)
 
     def _on_tone(self, text: str, word: Word, following: Word | None) -> None:
-        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something", "colour", "size"):
-            self.unknown.append(text)  # "a white ball", "a dark red ball": the world has no white or dark objects
+        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something", "size"):
+            self.unknown.append(f"{text} ({_OBJECT_COLOURS})")  # "a white ball": the world has no white objects
+            return
+        if following is not None and following.kind == "colour":
+            self.unknown.append(text)  # "a dark red ball": no shades either
             return
         if following is not None and following.kind in ("background", "occluder"):
             return  # "gray sky", "white stripes"

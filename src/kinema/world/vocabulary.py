@@ -31,6 +31,10 @@ COLOUR_SYNONYMS: dict[str, tuple[str, ...]] = {
     "purple": ("purple", "violet", "lavender", "indigo"),
     "pink": ("pink", "rose", "fuchsia", "magenta"),
 }
+# Colours people name that no object in the world has; reported with the colours it does have.
+FOREIGN_COLOURS: tuple[str, ...] = (
+    "brown", "silver", "maroon", "olive", "tan", "khaki", "bronze", "copper", "ivory",
+)  # fmt: skip
 SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "small": ("small", "little", "tiny", "mini"),
     "medium": ("medium", "medium sized", "mid sized", "average sized", "middle sized"),
@@ -199,6 +203,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     """Every known word and set phrase, keyed by its word tuple."""
     entries: list[tuple[str, Word]] = []
     entries += [(w, Word("colour", c)) for c, ws in COLOUR_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("foreign_colour")) for w in FOREIGN_COLOURS]
     entries += [(w, Word("size", s)) for s, ws in SIZE_SYNONYMS.items() for w in ws]
     for shape, nouns in SHAPE_NOUNS.items():
         entries += [(n, Word("shape", shape)) for n in nouns]
