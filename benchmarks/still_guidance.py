@@ -68,7 +68,8 @@ def main() -> None:
               "scales": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "still_guidance.json").write_text(json.dumps(result, indent=2) + "\n")
-    table = [f"| {scale} | " + " | ".join(f"{row[g]['rate']:.1%}" for g in JUDGED) + " |" for scale, row in rows.items()]
+    table = [f"| {scale} | " + " | ".join(f"{row[g]['rate']:.1%}" for g in JUDGED) + " |"
+             for scale, row in rows.items()]
     (args.out / "still_guidance.md").write_text(
         "# Guidance for stills\n\n"
         f"Model `{result['model']}`: the first {args.prompts} prompts of the seen and of the held-out eval set as "

@@ -194,7 +194,8 @@ def test_help_lists_every_option(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "examples:" in out
     for option in ["PROMPT", "--output", "--model", "--size", "--frames", "--duration", "--steps", "--guidance",
-                   "--still-guidance", "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--device", "--verbose",
+                   "--still-guidance",
+                   "--negative-prompt", "--seed", "--variations", "--sampler", "--fps", "--device", "--verbose",
                    "--quiet", "--image", "--last-image", "--extend", "--backward", "--loop", "--join", "--edit",
                    "--strength", "--new-only", "--no-expand", "--factorised", "--no-factorised", "centre-cropped", "long video"]:
         assert option in out, option

@@ -143,8 +143,10 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball crossing a blue sky to the top right", scene(obj("circle", motion="up-right"), background="sky")),
     ("a ball rolling left on the ground", scene(obj("circle", motion="left"))),
     # A pan with no direction pans right; a direction the world's camera cannot take is reported instead.
-    ("a red ball standing still while the camera pans", scene(obj("circle", "red", motion="still"), camera_pan="right")),
-    ("panning across a meadow, a star spins", scene(obj("star", motion="spin"), background="grass", camera_pan="right")),
+    ("a red ball standing still while the camera pans",
+     scene(obj("circle", "red", motion="still"), camera_pan="right")),
+    ("panning across a meadow, a star spins",
+     scene(obj("star", motion="spin"), background="grass", camera_pan="right")),
 ]  # fmt: skip
 
 

@@ -25,8 +25,8 @@ EDIT_NOISE_CHOICES = ("inverted", "random")  # kinema.pipeline.EDIT_NOISES, the 
 NO_SHIPPED_MODEL = ("the shipped model kinema-world is missing from this installation ({folder}); reinstall "
                     "Kinema, or pass --model DIR (a folder written by KinemaPipeline.save_pretrained)")
 # The pipeline names its arguments; the user typed these flags.
-PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "still_guidance_scale": "--still-guidance",
-                      "guidance_scale": "--guidance",
+PIPELINE_ARGUMENTS = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance",
+                      "still_guidance_scale": "--still-guidance",
                       "num_videos": "--variations", "last_image=": "--last-image", "image=": "--image",
                       "extend=": "--extend", "backward=True": "--backward", "loop=True": "--loop", "join=": "--join",
                       "video=": "--edit", "strength=": "--strength", "edit_noise": "--edit-noise"}
