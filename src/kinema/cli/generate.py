@@ -166,7 +166,8 @@ def run_generate(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     fps = args.fps if args.fps is not None else config.fps
     if args.verbose:
-        _print_settings(args, folder, config, size, frames, seed, fps)
+        still = pipe.still_guidance(args.still_guidance, args.guidance)
+        _print_settings(args, folder, config, size, frames, seed, fps, still)
     expand = prompt_expansion(args)
     bar = StepBar(enabled=not args.quiet)
     width, height = size if size is not None else (None, None)
@@ -406,7 +407,7 @@ def _describe_written(path: Path | list[Path]) -> str:
 
 
 def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: tuple[int, int] | None,
-                    frames: int | None, seed: int, fps: float) -> None:
+                    frames: int | None, seed: int, fps: float, still: float) -> None:
     """--verbose: what will be generated, on stderr (stdout keeps to the written paths)."""
     seeds = str(seed) if args.variations == 1 else f"{seed}..{seed + args.variations - 1}"
     length = "the task's default" if frames is None else (
@@ -415,8 +416,6 @@ def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: t
                                                      ("--extend", args.extend), ("--edit", args.edit)) if value]
     inputs += [f"--join {' '.join(args.join)}"] if args.join else []
     inputs += [flag for flag, on in (("--backward", args.backward), ("--loop", args.loop)) if on]
-    still = next(x for x in (args.still_guidance, config.still_guidance_scale, args.guidance, config.guidance_scale)
-                 if x is not None)
     guidance = args.guidance if args.guidance is not None else still if frames == 1 else config.guidance_scale
     factorised = (config.factorised if args.factorised is None else args.factorised) and frames != 1
     lines = [
