@@ -230,9 +230,7 @@ class _Reader:
             target.colours.append(str(word.value))
 
     def _on_foreign_colour(self, text: str, word: Word, following: Word | None) -> None:
-        self.unknown.append(f"{text} ({_OBJECT_COLOURS})")
-        if self.pending.count is not None:
-            self.pending.saw_unknown = True
+        self._on_unknown(f"{text} ({_OBJECT_COLOURS})", word, following)
 
     def _on_size(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
