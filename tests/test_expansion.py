@@ -213,14 +213,16 @@ def _scene_phrases(rng: np.random.Generator) -> tuple[list[str], dict[str, objec
 def random_user_prompt(rng: np.random.Generator) -> tuple[str, SceneAttributes]:
     """A user-style prompt stating a random part of a scene, and what it states."""
     colours = [str(c) for c in rng.permutation(list(COLOURS))]
-    groups, objects = [], []
+    drawn = []
     remaining = 0 if rng.random() < 0.05 else int(rng.choice([1, 2, 3], p=[0.6, 0.25, 0.15]))
     while remaining:
         number = int(rng.integers(1, remaining + 1)) if rng.random() < 0.3 else 1
-        text, group_objects = _object_group(rng, number, colours)
-        groups.append(text)
-        objects += group_objects
+        drawn.append(_object_group(rng, number, colours))
         remaining -= number
+    # Moving groups first: a still-unmoving one before them would share their motion ("a dot and a star spinning").
+    drawn.sort(key=lambda group: group[1][0].motion is None)
+    groups = [text for text, _ in drawn]
+    objects = [o for _, group_objects in drawn for o in group_objects]
     body = groups[0] if len(groups) == 1 else ", ".join(groups[:-1]) + " and " + groups[-1] if groups else ""
     phrases, stated = _scene_phrases(rng)
     if not body and not phrases:
@@ -310,7 +312,7 @@ def test_editing_one_part_of_a_prompt_keeps_the_other_fills() -> None:
         plain = expand_prompt("a ball and a star", seed=seed).attributes
         grass = expand_prompt("a ball and a star on grass", seed=seed).attributes
         assert plain.objects == grass.objects
-        moved = expand_prompt("a ball and a star spinning", seed=seed).attributes
+        moved = expand_prompt("a ball and a spinning star", seed=seed).attributes
         assert moved.objects[0] == plain.objects[0]
 
 

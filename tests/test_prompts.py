@@ -71,7 +71,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a red square, a green star and a blue circle, all spinning",
      scene(obj("square", "red", motion="spin"), obj("star", "green", motion="spin"),
            obj("circle", "blue", motion="spin"))),
-    ("a ball moving to a corner quickly", scene(obj("circle", speed="fast"), unknown=("corner",))),
+    ("a ball moving to a tree quickly", scene(obj("circle", speed="fast"), unknown=("tree",))),
     ("a red ball and a cat jumping", scene(obj("circle", "red"), obj(motion="bounce"), unknown=("cat",))),
     ("snow is falling on a rising ball", scene(obj("circle", motion="up"), weather="snow")),
     ("a ball moving down as snow falls", scene(obj("circle", motion="down"), weather="snow")),
@@ -147,6 +147,44 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj("circle", "red", motion="still"), camera_pan="right")),
     ("panning across a meadow, a star spins",
      scene(obj("star", motion="spin"), background="grass", camera_pan="right")),
+    # Objects named together share the predicate after them; one that has its own keeps it.
+    ("a red ball and a blue ball racing to the right",
+     scene(obj("circle", "red", motion="right", speed="fast"), obj("circle", "blue", motion="right", speed="fast"))),
+    ("a ball, a square and a star move left",
+     scene(obj("circle", motion="left"), obj("square", motion="left"), obj("star", motion="left"))),
+    ("a red ball rolls and a blue square moves left",
+     scene(obj("circle", "red"), obj("square", "blue", motion="left"))),
+    ("Two shapes: a ball and a star spinning",
+     scene(obj("circle", motion="spin"), obj("star", motion="spin"))),
+    # "a" after a preposition is a place, not an object that takes the motion after it.
+    ("three green squares moving in a row to the left", scene(*[obj("square", "green", motion="left")] * 3,
+                                                             unknown=("row",))),
+    ("a ball on a table moving left", scene(obj("circle", motion="left"), unknown=("table",))),
+    # A place in the frame is reported; "from" names where the motion starts.
+    ("a red ball on the left",
+     scene(obj("circle", "red"), unknown=("on the left (the world picks where objects start)",))),
+    ("a star in the bottom right corner spinning",
+     scene(obj("star", motion="spin"), unknown=("in the bottom right (the world picks where objects start)",))),
+    ("a red ball on top of a blue square",
+     scene(obj("circle", "red"), obj("square", "blue"), unknown=("on top of (the world picks where objects start)",))),
+    ("the ball moves to the left side of the screen", scene(obj("circle", motion="left"))),
+    # What the world does anyway is not reported; slow motion is slow.
+    ("three balls of different colours bouncing", scene(*[obj("circle", motion="bounce")] * 3)),
+    ("a star drifting left in slow motion", scene(obj("star", motion="left", speed="slow"))),
+    ("a ball coming in from the left", scene(obj("circle", motion="right"))),
+    ("a square moving from the top left", scene(obj("square", motion="down-right"))),
+    ("a ball moving from right to left", scene(obj("circle", motion="left"))),
+    # A camera that follows an object pans the way it moves sideways.
+    ("the camera follows a cyan ball moving right", scene(obj("circle", "cyan", motion="right"), camera_pan="right")),
+    ("camera following a red square drifting to the upper left",
+     scene(obj("square", "red", motion="up-left"), camera_pan="left")),
+    ("the camera follows a ball",
+     scene(obj("circle"), unknown=("follows (the camera follows an object moving left or right)",))),
+    ("a ball following a star", scene(obj("circle"), obj("star"), unknown=("following",))),
+    # One motion per object: the first named stays, a second is reported.
+    ("a ball bouncing to the right", scene(obj("circle", motion="bounce"), unknown=("right (one motion per object)",))),
+    ("a red star spinning and moving up",
+     scene(obj("star", "red", motion="spin"), unknown=("up (one motion per object)",))),
 ]  # fmt: skip
 
 

@@ -4,7 +4,8 @@ The analytic checker judges a generated video against these attributes, and prom
 fills in what they leave open. The reader is a small left-to-right pass over words and set
 phrases: colour and size adjectives wait for the next shape noun, motion and speed attach to the
 nearest object before them (or the next one if none precedes, or if they stand before its noun:
-"a ball and a fast red square", "a spinning star"), and camera, weather and
+"a ball and a fast red square", "a spinning star"; objects named together without a motion of
+their own share it: "a ball and a star moving left"), and camera, weather and
 background phrases are scene-level, so "moving up while the camera pans left" moves the object
 up and the camera left. A plural noun followed by "one ..." phrases is split into its members
 ("two balls, one red moving left and one blue moving right"), and a relation ("in opposite
@@ -22,9 +23,12 @@ from kinema.world.vocabulary import (
     LEXICON,
     LONGEST_PHRASE,
     NOUN_KINDS,
+    PLACE_PREPOSITIONS,
     PRENOMINAL_KINDS,
+    PREPOSITIONS,
     ROTATION_SENSES,
     SCENE_KINDS,
+    SOURCE_PREPOSITIONS,
     Word,
 )
 
@@ -68,6 +72,7 @@ class _Group:
     generic: bool = False
     diagonal: bool = False  # "moving diagonally": a one-axis direction gains the other
     saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
+    placed: bool = False  # the count follows a preposition ("on a table"): a place, not a subject
 
     def has_attributes(self) -> bool:
         return bool(self.colours) or any(v is not None for v in (self.shape, self.size, self.motion, self.speed))
@@ -99,6 +104,7 @@ class _Reader:
         self.occluder: bool | None = None
         self.camera_mode = False  # after "camera"/"pans": the next direction is the camera's
         self.pan_without_direction = False  # "the camera pans" and no direction: it pans right
+        self.follow: str | None = None  # "the camera follows ...": it pans the way the first sideways mover goes
         self.weather_tail = 0  # 1 after a weather word, 2 after a swallowed "falling"
         self.postposed: _Group | None = None  # "something red": adjectives after the noun
         self.distribute = False  # after "all"/"both": motion goes to every object so far
@@ -107,14 +113,26 @@ class _Reader:
         self.member: _Group | None = None  # the member now being described
         self.described = 0  # members described so far
         self.previous_kind = ""
+        self.previous_text = ""  # the last word read that was not a function word
         self.later = False  # after "then": a motion for an object that has one is a second motion, reported
         self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
         # (relation, phrase) of "in opposite directions", "towards each other": applied to the result's objects
         self.relation: tuple[str, str] | None = None
+        self.recent: list[str] = []  # the last two words read, function words included
+        self.place: int | None = None  # index in `unknown` of the place phrase being read ("in the bottom left")
+        self.from_source = False  # the direction just read followed "from": the next one in its run does too
+        # "a red ball and a blue ball moving left": groups named since the last predicate, and those of
+        # them without a motion, which share the predicate of the last one.
+        self.subjects: list[_Group] = []
+        self.sharers: list[_Group] | None = None  # set by the first predicate word after the subjects
 
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
+        self._read(text, word, following, before_noun)
+        self.recent = [*self.recent[-1:], text]
+
+    def _read(self, text: str, word: Word | None, following: Word | None, before_noun: bool) -> None:
         kind = word.kind if word is not None else "unknown"
         if kind == "stop":
             return
@@ -122,7 +140,7 @@ class _Reader:
             self._negate(text, kind)
             return
         if self.camera_mode and self._feed_camera(text, word):
-            self.previous_kind = kind
+            self.previous_kind, self.previous_text = kind, text
             return
         after_weather = self.weather_tail and word is not None and word.kind == "direction"
         if after_weather and (word.verb or self.weather_tail == 2):  # type: ignore[union-attr]
@@ -130,11 +148,13 @@ class _Reader:
             return
         self.weather_tail = 0
         self.before_noun = before_noun
+        if kind != "direction":
+            self.place, self.from_source = None, False
         handler = getattr(self, f"_on_{kind}")
         handler(text, word, following)
         if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():
             self.pending = _Group()  # the "a" of "in a meadow" or "with a static camera"
-        self.previous_kind = kind
+        self.previous_kind, self.previous_text = kind, text
 
     def _feed_camera(self, text: str, word: Word | None) -> bool:
         """While a pan is being described, take its direction; False once the phrase has ended."""
@@ -156,6 +176,9 @@ class _Reader:
         if word.kind in ("verb", "speed", "camera"):
             self._note_pan(text)
             return True
+        if word.kind == "follow":
+            self.follow, self.camera_mode = text, False
+            return True
         self.camera_mode = False
         return False
 
@@ -164,8 +187,13 @@ class _Reader:
         if self.pending.count is not None:
             self.pending.saw_unknown = True
 
+    def _on_follow(self, text: str, word: Word | None, following: Word | None) -> None:
+        self._on_unknown(text, word, following)  # "a ball following a star": objects do not follow each other
+
     def _on_boundary(self, text: str, word: Word | None, following: Word | None) -> None:
         self.postposed, self.distribute, self.member = None, False, None
+        if text != ",":
+            self.subjects, self.sharers = [], None  # "Two shapes: a ball moving left ...": the header shares nothing
 
     def _on_negation(self, text: str, word: Word | None, following: Word | None) -> None:
         self.negation = text
@@ -189,15 +217,22 @@ class _Reader:
     def _on_sequence(self, text: str, word: Word | None, following: Word | None) -> None:
         self.later = True
 
-    def _later_motion(self, text: str, target: _Group) -> bool:
-        """After "then", a motion for an object that already moves is a second motion: reported, not applied."""
-        if self.later and target.motion is not None:
-            self.unknown.append(f"then {text} (one motion per object)")
-            return True
-        return False
+    def _second_motion(self, text: str, target: _Group, motion: str) -> bool:
+        """A motion for an object that already has another is reported, not applied: one motion per object.
+
+        Directions still combine across axes ("up and to the left"), except after "then".
+        """
+        if target.motion is None or (target.motion == motion and not self.later):
+            return False
+        if not self.later and target.motion in DIRECTIONS and motion in DIRECTIONS:
+            return False
+        self.unknown.append(f"{'then ' if self.later else ''}{text} (one motion per object)")
+        return True
 
     def _on_verb(self, text: str, word: Word | None, following: Word | None) -> None:
-        pass  # "moving", "slides": the direction or motion word that follows carries the meaning
+        """'moving', 'slides': the words that follow carry the meaning, but the predicate starts here."""
+        if self.groups and not self.before_noun:
+            self._predicate_sharers()  # "a ball rolls and a star moves left": the ball keeps its own
 
     def _on_diagonal(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
@@ -216,6 +251,7 @@ class _Reader:
                 self.member = member
                 return
         self.pending.count = max(self.pending.count or 0, int(word.value))  # type: ignore[arg-type]
+        self.pending.placed = bool(self.recent) and self.recent[-1] in PREPOSITIONS
 
     def _on_colour(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
@@ -300,6 +336,9 @@ class _Reader:
         group = self.pending
         group.shape, group.plural, group.generic = shape, plural, generic
         self.groups.append(group)
+        if self.sharers is not None:
+            self.subjects, self.sharers = [], None
+        self.subjects.append(group)
         self.pending = _Group()
         self.postposed, self.distribute = None, False
         self.members, self.member = [], None
@@ -316,8 +355,8 @@ class _Reader:
         if pending.has_attributes() or (pending.count is not None and not self.groups):
             return [pending]
         # "a cat jumping": the motion belongs to the unknown noun after the count, not the object before.
-        # A bare speed does not ("a ball moving to a corner quickly").
-        if pending.count is not None and pending.saw_unknown and word.kind != "speed":
+        # A bare speed does not ("a ball moving to a tree quickly"), nor a place ("on a table").
+        if pending.count is not None and pending.saw_unknown and not pending.placed and word.kind != "speed":
             return [pending]
         if not self.groups:
             return [pending]
@@ -325,28 +364,68 @@ class _Reader:
             return [self.member]  # type: ignore[list-item]
         if self.members and self.groups[-1] is self.members[-1]:
             return list(self.members)  # "two balls, one red and one blue, bouncing": every member
-        return list(self.groups) if self.distribute else [self.groups[-1]]
+        if self.distribute:
+            return list(self.groups)
+        return [*self._predicate_sharers(), self.groups[-1]]
+
+    def _predicate_sharers(self) -> list[_Group]:
+        """Earlier subjects without a motion share the last one's predicate ("a ball and a star spin")."""
+        if self.sharers is None:
+            last = self.groups[-1]
+            self.sharers = [g for g in self.subjects if g is not last and g.motion is None and g.speed is None]
+        return self.sharers
 
     def _on_motion(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
-            if (text in ROTATION_SENSES and target.motion == "spin") or self._later_motion(text, target):
+            if text in ROTATION_SENSES and target.motion == "spin":
                 continue
-            target.motion = str(word.value)
+            if not self._second_motion(text, target, str(word.value)):
+                target.motion = str(word.value)
 
     def _on_speed(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
             target.speed = str(word.value)
 
     def _on_direction(self, text: str, word: Word, following: Word | None) -> None:
-        """Directions combine across axes ('up and to the left'); a later word on one axis replaces it."""
+        """Directions combine across axes ('up and to the left'); a later word on one axis replaces it.
+
+        After "on/at/in the" a direction is a place, reported; after "from" it is where the motion
+        starts, so the object heads the other way ("coming from the left" moves right).
+        """
+        if self._read_place(text, word):
+            return
+        horizontal, vertical = word.value  # type: ignore[misc]
+        continued = self.from_source and self.previous_kind == "direction" and self._adjacent()
+        self.from_source = not word.verb and (continued or self._preposition() in SOURCE_PREPOSITIONS)
+        if self.from_source:
+            horizontal, vertical = -horizontal, -vertical
         for target in self._motion_targets(word):
-            if self._later_motion(text, target):
+            if self._second_motion(text, target, _direction_name(horizontal, vertical)):
                 continue
-            horizontal, vertical = word.value  # type: ignore[misc]
             if target.motion in DIRECTIONS:
                 old_h, old_v = (int(c) for c in DIRECTIONS[target.motion])
                 horizontal, vertical = horizontal or old_h, vertical or old_v
             target.motion = _direction_name(horizontal, vertical)
+
+    def _adjacent(self) -> bool:
+        """Whether no function word stands between this word and the one read before it."""
+        return bool(self.recent) and self.recent[-1] == self.previous_text
+
+    def _preposition(self) -> str | None:
+        """The preposition just before this word, past an optional "the" ("to the left": "to")."""
+        words = self.recent[:-1] if self.recent[-1:] == ["the"] else self.recent
+        return words[-1] if words else None
+
+    def _read_place(self, text: str, word: Word) -> bool:
+        """'on the left', 'in the bottom right': a place in the frame, which the world does not choose."""
+        if self.place is not None and self.previous_kind == "direction" and self._adjacent():
+            self.unknown[self.place] = self.unknown[self.place].replace(" (", f" {text} (", 1)
+            return True
+        if word.verb or self.recent[-1:] != ["the"] or self._preposition() not in PLACE_PREPOSITIONS:
+            return False
+        self.place = len(self.unknown)
+        self.unknown.append(f"{self._preposition()} the {text} (the world picks where objects start)")
+        return True
 
     def _on_all(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("shape", "generic", "colour", "size", "shape_adj"):
@@ -406,10 +485,15 @@ class _Reader:
         objects = [obj for group in groups for obj in group.objects()]
         if self.relation is not None and not _relate(objects, self.relation[0]):
             self.unknown.append(f"{self.relation[1]} (needs two objects that move in straight lines)")
+        camera_pan = "right" if self.pan_without_direction and self.camera_pan is None else self.camera_pan
+        if self.follow is not None and camera_pan is None:
+            camera_pan = _followed_pan(objects)
+            if camera_pan is None:
+                self.unknown.append(f"{self.follow} (the camera follows an object moving left or right)")
         return SceneAttributes(
             objects=tuple(objects),
             background=self.background,
-            camera_pan="right" if self.pan_without_direction and self.camera_pan is None else self.camera_pan,
+            camera_pan=camera_pan,
             weather=self.weather,
             occluder=self.occluder,
             unknown_words=tuple(dict.fromkeys(self.unknown)),
@@ -449,6 +533,14 @@ def _relate(objects: list[Attributes], relation: str) -> bool:
             flipped = relation != "same" and (k - stated) % 2 == 1
             objects[i] = replace(objects[i], motion=reverse if flipped else base)
     return True
+
+
+def _followed_pan(objects: list[Attributes]) -> str | None:
+    """The pan of a camera that follows the first object with a sideways motion, if any has one."""
+    for obj in objects:
+        if obj.motion in DIRECTIONS and DIRECTIONS[obj.motion][0]:
+            return "left" if DIRECTIONS[obj.motion][0] < 0 else "right"
+    return None
 
 
 def _diagonal(motion: str | None) -> str | None:

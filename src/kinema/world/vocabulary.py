@@ -107,6 +107,7 @@ SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
              "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
              "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting"),
     "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
+             "in slow motion", "slow motion", "slow mo",
              "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
              "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching"),
 }  # fmt: skip
@@ -127,7 +128,9 @@ UNSHOWABLE_PHRASES: dict[str, str] = {
     for prefix in ("", "at ", "at a ")
     for level in ("medium", "moderate", "normal", "average", "regular")
     for unit in ("speed", "pace")
-} | {"moderately": "speeds are slow or fast"}
+} | {"moderately": "speeds are slow or fast"} | {
+    phrase: "the world picks where objects start" for phrase in ("on top of", "on top", "at the top of", "on the top of")
+}
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
     "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
@@ -164,6 +167,8 @@ RELATION_SYNONYMS: dict[str, tuple[str, ...]] = {
              "together", "side by side", "in parallel", "in unison", "in formation"),
 }  # fmt: skip
 CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
+# "The camera follows the ball": a pan the way the object moves (only after a camera word).
+CAMERA_FOLLOW_WORDS: tuple[str, ...] = ("follows", "follow", "following", "followed", "chases", "chasing")
 STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
     "no pan", "no panning", "no camera movement", "no camera motion",
@@ -172,6 +177,15 @@ STATIC_CAMERA_PHRASES: tuple[str, ...] = (
 # ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
 NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor")
 BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
+# Prepositions that make the "a" after them a place, not a new object ("rolling on a table").
+PREPOSITIONS: frozenset[str] = frozenset(
+    """in on at to into onto over under across through behind beside near around along beneath below above
+    against from past inside within toward towards""".split()
+)
+# "on the left", "at the top": a place in the frame, which the world does not choose (an object
+# starts where its motion needs). "from the left" is the opposite motion: it heads right.
+PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in")
+SOURCE_PREPOSITIONS: tuple[str, ...] = ("from",)
 # Words after which a second motion of the same object is a later one ("rolls left, then right"):
 # the world gives each object one motion for the whole clip, so the first stands and the later is reported.
 SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
@@ -184,10 +198,17 @@ STOPWORDS: frozenset[str] = frozenset(
     against behind front beside near around along also very really slightly too so other
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
-    middle centre center place way pace speed plain day time shaped sized ground floor
+    middle centre center place way pace speed plain day time shaped sized ground floor side edge corner
     want wants would could can like id lets let us my our give draw depict depicting
     animation animated image picture gif movie film theres heres""".split()
 )
+# Phrases that say what the world does anyway: every object in a scene has its own colour.
+SAID_ANYWAY_PHRASES: tuple[str, ...] = tuple(
+    f"{lead}{quality} {noun}"
+    for lead in ("", "of ", "in ")
+    for quality in ("different", "various", "assorted", "distinct")
+    for noun in ("colours", "colors", "coloured", "colored")
+) + ("colourful", "colorful", "multicoloured", "multicolored")
 PUNCTUATION = ".,;:!?"
 # Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
 # speed in such a run describes the noun that ends it, not the object before.
@@ -229,7 +250,9 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("relation", r)) for r, ws in RELATION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("camera")) for w in CAMERA_WORDS]
     entries += [(w, Word("camera_none")) for w in STATIC_CAMERA_PHRASES]
+    entries += [(w, Word("follow")) for w in CAMERA_FOLLOW_WORDS]
     entries += [(w, Word("stop")) for w in STOPWORDS]
+    entries += [(p, Word("stop")) for p in SAID_ANYWAY_PHRASES]
     entries += [(p, Word("boundary")) for p in PUNCTUATION]
     entries += [(w, Word("sequence")) for w in SEQUENCE_WORDS]
     entries += [(w, Word("negation")) for w in NEGATION_WORDS]
