@@ -181,10 +181,18 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("the camera follows a ball",
      scene(obj("circle"), unknown=("follows (the camera follows an object moving left or right)",))),
     ("a ball following a star", scene(obj("circle"), obj("star"), unknown=("following",))),
+    # Counts said in words, and orbits said as a relation.
+    ("a few small red stars", scene(*[obj("star", "red", "small")] * 3)),
+    ("lots of balls", scene(*[obj("circle")] * 5)),
+    ("two yellow stars spinning around each other", scene(*[obj("star", "yellow", motion="circle")] * 2)),
+    ("a ball moving in a straight line to the right", scene(obj("circle", motion="right"))),
     # One motion per object: the first named stays, a second is reported.
     ("a ball bouncing to the right", scene(obj("circle", motion="bounce"), unknown=("right (one motion per object)",))),
     ("a red star spinning and moving up",
      scene(obj("star", "red", motion="spin"), unknown=("up (one motion per object)",))),
+    ("a ball moving slowly up and then quickly to the right",
+     scene(obj("circle", motion="up", speed="slow"),
+           unknown=("then quickly (one motion per object)", "then right (one motion per object)"))),
 ]  # fmt: skip
 
 

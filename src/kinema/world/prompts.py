@@ -115,6 +115,7 @@ class _Reader:
         self.previous_kind = ""
         self.previous_text = ""  # the last word read that was not a function word
         self.later = False  # after "then": a motion for an object that has one is a second motion, reported
+        self.moved_before: list[_Group] = []  # objects that had a motion when "then" was read
         self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
         # (relation, phrase) of "in opposite directions", "towards each other": applied to the result's objects
@@ -216,6 +217,7 @@ class _Reader:
 
     def _on_sequence(self, text: str, word: Word | None, following: Word | None) -> None:
         self.later = True
+        self.moved_before = [group for group in self.groups if group.motion is not None]
 
     def _second_motion(self, text: str, target: _Group, motion: str) -> bool:
         """A motion for an object that already has another is reported, not applied: one motion per object.
@@ -384,7 +386,10 @@ class _Reader:
 
     def _on_speed(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
-            target.speed = str(word.value)
+            if any(target is group for group in self.moved_before):
+                self.unknown.append(f"then {text} (one motion per object)")  # the speed of the later motion
+            else:
+                target.speed = str(word.value)
 
     def _on_direction(self, text: str, word: Word, following: Word | None) -> None:
         """Directions combine across axes ('up and to the left'); a later word on one axis replaces it.

@@ -61,6 +61,8 @@ COUNT_WORDS: dict[str, int] = {
     "three": 3, "3": 3,
     # More than a scene holds: read, so that expansion can say so ("4 objects (a scene holds at most 3)").
     "four": 4, "4": 4, "five": 5, "5": 5, "six": 6, "6": 6, "several": 4, "many": 5,
+    "multiple": 3, "a few": 3, "few": 3, "a group of": 3, "a bunch of": 4, "a handful of": 4,
+    "lots of": 5, "lots": 5, "a lot of": 5, "plenty of": 5, "numerous": 5,
 }  # fmt: skip
 # Horizontal and vertical components, screen convention (up is -1).
 DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
@@ -89,7 +91,9 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
                "up and down"),
     "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
                "looping", "in a circle", "in circles", "in a loop", "going round", "going around", "goes round",
-               "goes around", "round and round", *ROTATION_SENSES),
+               "goes around", "round and round", *ROTATION_SENSES,
+               *(f"{verb}{around} {other}" for verb in ("", "spinning ", "spin ", "spins ", "rotating ", "dancing ")
+                 for around in ("around", "round") for other in ("each other", "one another"))),
     "grow": ("grow", "grows", "growing", "expand", "expands", "expanding", "inflate", "inflates", "inflating",
              "enlarge", "enlarges", "enlarging", "swell", "swells", "swelling", "bigger", "larger",
              "towards the camera", "toward the camera", "towards the viewer", "toward the viewer", "approaching",
@@ -202,13 +206,14 @@ STOPWORDS: frozenset[str] = frozenset(
     want wants would could can like id lets let us my our give draw depict depicting
     animation animated image picture gif movie film theres heres""".split()
 )
-# Phrases that say what the world does anyway: every object in a scene has its own colour.
+# Phrases that say what the world does anyway: every object in a scene has its own colour, and
+# directed motion is in a straight line.
 SAID_ANYWAY_PHRASES: tuple[str, ...] = tuple(
     f"{lead}{quality} {noun}"
     for lead in ("", "of ", "in ")
     for quality in ("different", "various", "assorted", "distinct")
     for noun in ("colours", "colors", "coloured", "colored")
-) + ("colourful", "colorful", "multicoloured", "multicolored")
+) + ("colourful", "colorful", "multicoloured", "multicolored", "in a straight line", "straight line", "straight")
 PUNCTUATION = ".,;:!?"
 # Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
 # speed in such a run describes the noun that ends it, not the object before.
