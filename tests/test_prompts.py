@@ -186,6 +186,15 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("lots of balls", scene(*[obj("circle")] * 5)),
     ("two yellow stars spinning around each other", scene(*[obj("star", "yellow", motion="circle")] * 2)),
     ("a ball moving in a straight line to the right", scene(obj("circle", motion="right"))),
+    # Across the screen with no side named goes right; more verbs and walls people use.
+    ("a square moving across the screen", scene(obj("square", motion="right"))),
+    ("a red ball and a blue ball crossing the frame quickly",
+     scene(obj("circle", "red", motion="right", speed="fast"), obj("circle", "blue", motion="right", speed="fast"))),
+    ("a ball moving across the screen from right to left", scene(obj("circle", motion="left"))),
+    ("a ball sailing downhill", scene(obj("circle", motion="down"))),
+    ("a green triangle rising in front of a brick wall", scene(obj("triangle", "green", motion="up"), occluder=True)),
+    ("a ball bigger than a square",
+     scene(obj("circle"), obj("square"), unknown=("bigger than (sizes are small, medium or large)",))),
     # One motion per object: the first named stays, a second is reported.
     ("a ball bouncing to the right", scene(obj("circle", motion="bounce"), unknown=("right (one motion per object)",))),
     ("a red star spinning and moving up",

@@ -73,9 +73,11 @@ class _Group:
     diagonal: bool = False  # "moving diagonally": a one-axis direction gains the other
     saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
     placed: bool = False  # the count follows a preposition ("on a table"): a place, not a subject
+    across: bool = False  # "moving across the screen": with no direction named, it goes right
 
     def has_attributes(self) -> bool:
-        return bool(self.colours) or any(v is not None for v in (self.shape, self.size, self.motion, self.speed))
+        return (bool(self.colours) or self.across
+                or any(v is not None for v in (self.shape, self.size, self.motion, self.speed)))
 
     def objects(self) -> list[Attributes]:
         """Expand to one Attributes per object; a list of colours names one object each."""
@@ -86,7 +88,8 @@ class _Group:
                 colour: str | None = self.colours[0]
             else:
                 colour = self.colours[index] if index < len(self.colours) else None
-            motion = _diagonal(self.motion) if self.diagonal else self.motion
+            motion = "right" if self.motion is None and self.across else self.motion
+            motion = _diagonal(motion) if self.diagonal else motion
             out.append(Attributes(self.shape, colour, self.size, motion, self.speed))
         return out
 
@@ -235,6 +238,11 @@ class _Reader:
         """'moving', 'slides': the words that follow carry the meaning, but the predicate starts here."""
         if self.groups and not self.before_noun:
             self._predicate_sharers()  # "a ball rolls and a star moves left": the ball keeps its own
+
+    def _on_across(self, text: str, word: Word, following: Word | None) -> None:
+        self._on_verb(text, word, following)
+        for target in self._motion_targets(word):
+            target.across = True
 
     def _on_diagonal(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):

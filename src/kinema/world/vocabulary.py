@@ -68,8 +68,8 @@ COUNT_WORDS: dict[str, int] = {
 DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
     "left": ((-1, 0), ("left", "leftward", "leftwards", "west")),
     "right": ((1, 0), ("right", "rightward", "rightwards", "east")),
-    "up": ((0, -1), ("up", "upward", "upwards", "upper", "top", "north")),
-    "down": ((0, 1), ("down", "downward", "downwards", "lower", "bottom", "south")),
+    "up": ((0, -1), ("up", "upward", "upwards", "upper", "top", "north", "uphill", "skyward", "skywards")),
+    "down": ((0, 1), ("down", "downward", "downwards", "lower", "bottom", "south", "downhill")),
     "up-left": ((-1, -1), ("northwest",)),
     "up-right": ((1, -1), ("northeast",)),
     "down-left": ((-1, 1), ("southwest",)),
@@ -122,7 +122,12 @@ MOVE_VERBS: tuple[str, ...] = (
     "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
     "stay", "stays", "staying", "remain", "remains", "remaining",
     "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
-    "cross", "crosses", "crossing",
+    "sail", "sails", "sailing", "wander", "wanders", "wandering",
+)  # fmt: skip
+# Motion across the frame with no side named: it goes right, as a pan with no direction does.
+ACROSS_WORDS: tuple[str, ...] = (
+    "cross", "crosses", "crossing", "across the screen", "across the frame", "across the scene",
+    "across the picture", "across the view",
 )  # fmt: skip
 # "Moving diagonally": a direction on one axis gains the other ("diagonally up" is up and to the right).
 DIAGONAL_WORDS: tuple[str, ...] = ("diagonally", "diagonal", "at an angle")
@@ -133,6 +138,9 @@ UNSHOWABLE_PHRASES: dict[str, str] = {
     for level in ("medium", "moderate", "normal", "average", "regular")
     for unit in ("speed", "pace")
 } | {"moderately": "speeds are slow or fast"} | {
+    f"{comparative} than": "sizes are small, medium or large"
+    for comparative in ("bigger", "larger", "smaller", "taller", "wider")
+} | {
     phrase: "the world picks where objects start" for phrase in ("on top of", "on top", "at the top of", "on the top of")
 }
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -156,6 +164,7 @@ WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 OCCLUDER_WORDS: tuple[str, ...] = (
     "wall", "walls", "pillar", "pillars", "occluder", "column", "barrier", "brown wall", "brown pillar",
+    "brick wall", "stone wall", "fence", "post", "pole",
 )  # fmt: skip
 # Phrases that tie the objects' directions together ("two balls moving in opposite directions").
 # The world gives each object its own direction, so the reader turns a relation into directions.
@@ -245,6 +254,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
     entries += [(w, Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, Word("across")) for w in ACROSS_WORDS]
     entries += [(w, Word("diagonal")) for w in DIAGONAL_WORDS]
     entries += [(p, Word("unshowable", reason)) for p, reason in UNSHOWABLE_PHRASES.items()]
     entries += [(w, Word("background", b)) for b, ws in TEXTURED_SYNONYMS.items() for w in ws]
