@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from kinema.world.prompt_motion import diagonal, direction_name, followed_pan, relate
 from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     LEXICON,
@@ -89,7 +90,7 @@ class _Group:
             else:
                 colour = self.colours[index] if index < len(self.colours) else None
             motion = "right" if self.motion is None and self.across else self.motion
-            motion = _diagonal(motion) if self.diagonal else motion
+            motion = diagonal(motion) if self.diagonal else motion
             out.append(Attributes(self.shape, colour, self.size, motion, self.speed))
         return out
 
@@ -413,12 +414,12 @@ class _Reader:
         if self.from_source:
             horizontal, vertical = -horizontal, -vertical
         for target in self._motion_targets(word):
-            if self._second_motion(text, target, _direction_name(horizontal, vertical)):
+            if self._second_motion(text, target, direction_name(horizontal, vertical)):
                 continue
             if target.motion in DIRECTIONS:
                 old_h, old_v = (int(c) for c in DIRECTIONS[target.motion])
                 horizontal, vertical = horizontal or old_h, vertical or old_v
-            target.motion = _direction_name(horizontal, vertical)
+            target.motion = direction_name(horizontal, vertical)
 
     def _adjacent(self) -> bool:
         """Whether no function word stands between this word and the one read before it."""
@@ -496,11 +497,11 @@ class _Reader:
         if not groups:
             groups = self.groups  # "two things": the count is all the prompt says
         objects = [obj for group in groups for obj in group.objects()]
-        if self.relation is not None and not _relate(objects, self.relation[0]):
+        if self.relation is not None and not relate(objects, self.relation[0]):
             self.unknown.append(f"{self.relation[1]} (needs two objects that move in straight lines)")
         camera_pan = "right" if self.pan_without_direction and self.camera_pan is None else self.camera_pan
         if self.follow is not None and camera_pan is None:
-            camera_pan = _followed_pan(objects)
+            camera_pan = followed_pan(objects)
             if camera_pan is None:
                 self.unknown.append(f"{self.follow} (the camera follows an object moving left or right)")
         return SceneAttributes(
@@ -511,67 +512,6 @@ class _Reader:
             occluder=self.occluder,
             unknown_words=tuple(dict.fromkeys(self.unknown)),
         )
-
-
-# Directions a relation gives the first two moving objects when the prompt names neither: read left
-# to right, "towards each other" starts the first object on the left heading right.
-_RELATION_DEFAULTS: dict[str, tuple[str, str]] = {
-    "opposite": ("right", "left"),
-    "towards": ("right", "left"),
-    "apart": ("left", "right"),
-    "same": ("right", "right"),
-}
-
-
-def _relate(objects: list[Attributes], relation: str) -> bool:
-    """Give objects without a direction the one a relation implies; False when fewer than two can move.
-
-    A direction the prompt states is kept; the others follow the first stated one (its reverse for
-    "opposite", "towards" and "apart", alternating over three objects).
-    """
-    movers = [i for i, o in enumerate(objects) if o.motion is None or o.motion in DIRECTIONS]
-    if len(movers) < 2:
-        shared = len(objects) > 1 and len({o.motion for o in objects}) == 1 and objects[0].motion is not None
-        return relation == "same" and shared  # "two balls bouncing together" already holds
-    stated = next((k for k, i in enumerate(movers) if objects[i].motion is not None), None)
-    if stated is None:
-        first, second = _RELATION_DEFAULTS[relation]
-        stated, objects[movers[0]] = 0, replace(objects[movers[0]], motion=first)
-        objects[movers[1]] = replace(objects[movers[1]], motion=second)
-    base = str(objects[movers[stated]].motion)
-    dx, dy = (int(c) for c in DIRECTIONS[base])
-    reverse = _direction_name(-dx, -dy)
-    for k, i in enumerate(movers):
-        if objects[i].motion is None:
-            flipped = relation != "same" and (k - stated) % 2 == 1
-            objects[i] = replace(objects[i], motion=reverse if flipped else base)
-    return True
-
-
-def _followed_pan(objects: list[Attributes]) -> str | None:
-    """The pan of a camera that follows the first object with a sideways motion, if any has one."""
-    for obj in objects:
-        if obj.motion in DIRECTIONS and DIRECTIONS[obj.motion][0]:
-            return "left" if DIRECTIONS[obj.motion][0] < 0 else "right"
-    return None
-
-
-def _diagonal(motion: str | None) -> str | None:
-    """The diagonal nearest a one-axis direction (down and right when none is said); other motions unchanged."""
-    if motion is None:
-        return "down-right"
-    if motion in ("left", "right"):
-        return f"down-{motion}"
-    if motion in ("up", "down"):
-        return f"{motion}-right"
-    return motion
-
-
-def _direction_name(horizontal: int, vertical: int) -> str:
-    for name, (dx, dy) in DIRECTIONS.items():
-        if (int(dx), int(dy)) == (horizontal, vertical):
-            return name
-    raise ValueError(f"no direction has components ({horizontal}, {vertical})")
 
 
 def parse_prompt(text: str) -> SceneAttributes:
