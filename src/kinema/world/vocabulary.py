@@ -141,7 +141,7 @@ UNSHOWABLE_PHRASES: dict[str, str] = {
     f"{comparative} than": "sizes are small, medium or large"
     for comparative in ("bigger", "larger", "smaller", "taller", "wider")
 } | {
-    phrase: "the world picks where objects start" for phrase in ("on top of", "on top", "at the top of", "on the top of")
+    phrase: "the world picks where objects start" for phrase in ("on top of", "on top")
 }
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
