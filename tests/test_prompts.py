@@ -202,6 +202,29 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball moving slowly up and then quickly to the right",
      scene(obj("circle", motion="up", speed="slow"),
            unknown=("then quickly (one motion per object)", "then right (one motion per object)"))),
+    # An adjective after a linking word or punctuation, with no noun of its own, describes the object before it.
+    ("a ball which is red rolling left", scene(obj("circle", "red", motion="left"))),
+    ("the ball is red and moves left", scene(obj("circle", "red", motion="left"))),
+    ("a square, which is blue, moves up", scene(obj("square", "blue", motion="up"))),
+    ("a ball that is big and green bounces", scene(obj("circle", "green", "large", "bounce"))),
+    ("the balls are all small", scene(obj("circle", size="small"), obj("circle", size="small"))),
+    ("a circle coloured red moving right", scene(obj("circle", "red", motion="right"))),
+    ("a star painted blue falls", scene(obj("star", "blue", motion="down"))),
+    ("a ball in red moving left", scene(obj("circle", "red", motion="left"))),
+    ("two balls, red and blue, moving apart",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
+    ("Ball. Red. Moving left.", scene(obj("circle", "red", motion="left"))),
+    ("A red ball moving left. Blue star moving right.",
+     scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="right"))),
+    ("a ball rolling left at dusk", scene(obj("circle", motion="left"), background="night")),
+    # Ordinals name the members of a plural, as "one" does.
+    ("two balls: the first is red, the second is blue", scene(obj("circle", "red"), obj("circle", "blue"))),
+    ("two stars, one red and the other green", scene(obj("star", "red"), obj("star", "green"))),
+    ("a ball moving left first", scene(obj("circle", motion="left"), unknown=("first",))),
+    # "from the bottom up": the second direction is on the source's axis, so it is where the motion goes.
+    ("a ball moving from the bottom up", scene(obj("circle", motion="up"))),
+    ("a red ball stays in place", scene(obj("circle", "red", motion="still"))),
+    ("a star spinning in place", scene(obj("star", motion="spin"))),
 ]  # fmt: skip
 
 

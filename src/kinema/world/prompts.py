@@ -2,10 +2,11 @@
 
 The analytic checker judges a generated video against these attributes, and prompt expansion
 fills in what they leave open. The reader is a small left-to-right pass over words and set
-phrases: colour and size adjectives wait for the next shape noun, motion and speed attach to the
-nearest object before them (or the next one if none precedes, or if they stand before its noun:
-"a ball and a fast red square", "a spinning star"; objects named together without a motion of
-their own share it: "a ball and a star moving left"), and camera, weather and
+phrases: colour and size adjectives wait for the next shape noun (one with no noun after it that
+follows "is", "painted" or punctuation describes the object before: "the ball is red"), motion
+and speed attach to the nearest object before them (or the next one if none precedes, or if they
+stand before its noun: "a ball and a fast red square", "a spinning star"; objects named together
+without a motion of their own share it: "a ball and a star moving left"), and camera, weather and
 background phrases are scene-level, so "moving up while the camera pans left" moves the object
 up and the camera left. A plural noun followed by "one ..." phrases is split into its members
 ("two balls, one red moving left and one blue moving right"), and a relation ("in opposite
@@ -22,6 +23,7 @@ from kinema.world.prompt_motion import diagonal, direction_name, followed_pan, r
 from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     LEXICON,
+    LINKING_WORDS,
     LONGEST_PHRASE,
     NOUN_KINDS,
     PLACE_PREPOSITIONS,
@@ -126,7 +128,9 @@ class _Reader:
         self.relation: tuple[str, str] | None = None
         self.recent: list[str] = []  # the last two words read, function words included
         self.place: int | None = None  # index in `unknown` of the place phrase being read ("in the bottom left")
-        self.from_source = False  # the direction just read followed "from": the next one in its run does too
+        # The direction just read followed "from" ("from the top"): one on the other axis right after it does too
+        # ("from the top left"), one on the same axis is where the motion goes ("from the bottom up").
+        self.source: tuple[int, int] | None = None
         # "a red ball and a blue ball moving left": groups named since the last predicate, and those of
         # them without a motion, which share the predicate of the last one.
         self.subjects: list[_Group] = []
@@ -154,7 +158,7 @@ class _Reader:
         self.weather_tail = 0
         self.before_noun = before_noun
         if kind != "direction":
-            self.place, self.from_source = None, False
+            self.place, self.source = None, None
         handler = getattr(self, f"_on_{kind}")
         handler(text, word, following)
         if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():
@@ -319,9 +323,23 @@ class _Reader:
         """'something red' gives the adjective to the noun before it; otherwise it waits for the next noun."""
         if self._describing_member():
             return self.member  # type: ignore[return-value]
+        if self._predicative():
+            self.postposed = self.groups[-1]
         if self.postposed is not None and self.pending.count is None and not self.pending.has_attributes():
             return self.postposed
         return self.pending
+
+    def _predicative(self) -> bool:
+        """Whether an adjective with no noun after it describes the object before it.
+
+        It does after a linking word ("the ball is red and moves left", "a star painted blue") and
+        after punctuation ("two balls, red and blue", "Ball. Red. Moving left.").
+        """
+        if self.before_noun or not self.groups or self.pending.count is not None or self.pending.has_attributes():
+            return False
+        if self.previous_kind == "boundary":
+            return True
+        return self.previous_kind in (*NOUN_KINDS, "all") and any(word in LINKING_WORDS for word in self.recent)
 
     def _on_shape(self, text: str, word: Word, following: Word | None) -> None:
         if self._describing_member():
@@ -409,9 +427,11 @@ class _Reader:
         if self._read_place(text, word):
             return
         horizontal, vertical = word.value  # type: ignore[misc]
-        continued = self.from_source and self.previous_kind == "direction" and self._adjacent()
-        self.from_source = not word.verb and (continued or self._preposition() in SOURCE_PREPOSITIONS)
-        if self.from_source:
+        continued = (self.source is not None and self.previous_kind == "direction" and self._adjacent()
+                     and not (horizontal and self.source[0]) and not (vertical and self.source[1]))
+        from_source = not word.verb and (continued or self._preposition() in SOURCE_PREPOSITIONS)
+        self.source = (horizontal, vertical) if from_source else None
+        if from_source:
             horizontal, vertical = -horizontal, -vertical
         for target in self._motion_targets(word):
             if self._second_motion(text, target, direction_name(horizontal, vertical)):
@@ -440,6 +460,13 @@ class _Reader:
         self.place = len(self.unknown)
         self.unknown.append(f"{self._preposition()} the {text} (the world picks where objects start)")
         return True
+
+    def _on_ordinal(self, text: str, word: Word, following: Word | None) -> None:
+        member = self._next_member()
+        if member is not None:
+            self.member = member
+        elif text != "other":  # "a ball and other shapes" says nothing more
+            self._on_unknown(text, word, following)  # "moving left first": no members to pick from
 
     def _on_all(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("shape", "generic", "colour", "size", "shape_adj"):

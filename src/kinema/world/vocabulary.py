@@ -55,6 +55,8 @@ SHAPE_ADJECTIVES: dict[str, tuple[str, ...]] = {
 GENERIC_NOUNS: tuple[str, ...] = ("shape", "object", "thing", "item")
 # Words that hand the motion after them to every object so far ("..., all spinning").
 DISTRIBUTIVE_WORDS: tuple[str, ...] = ("all", "both", "each", "every", "they", "them")
+# "two balls: the first red, the other blue": each names the next member of the plural before it, as "one" does.
+ORDINAL_WORDS: tuple[str, ...] = ("first", "second", "third", "1st", "2nd", "3rd", "other", "former", "latter")
 COUNT_WORDS: dict[str, int] = {
     "a": 1, "an": 1, "one": 1, "single": 1, "another": 1, "1": 1,
     "two": 2, "pair": 2, "couple": 2, "2": 2,
@@ -86,7 +88,8 @@ ROTATION_SENSES: tuple[str, ...] = (
 )  # fmt: skip
 MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "still": ("still", "stationary", "motionless", "static", "resting", "rests", "at rest", "unmoving", "immobile",
-              "not moving", "isnt moving", "not move", "doesnt move", "does not move"),
+              "not moving", "isnt moving", "not move", "doesnt move", "does not move", "stays put", "stay put",
+              "staying put", "stays in place", "stay in place", "staying in place"),
     "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
                "up and down"),
     "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
@@ -147,7 +150,8 @@ TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
     "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
     "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
-              "under the stars", "beneath the stars", "in the dark"),
+              "under the stars", "beneath the stars", "in the dark", "dusk", "at dusk", "evening",
+              "in the evening", "midnight"),
     "stripes": ("stripes", "striped", "stripy", "stripe"),
 }  # fmt: skip
 TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -199,6 +203,9 @@ PREPOSITIONS: frozenset[str] = frozenset(
 # starts where its motion needs). "from the left" is the opposite motion: it heads right.
 PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in")
 SOURCE_PREPOSITIONS: tuple[str, ...] = ("from",)
+# Words after which an adjective describes the noun before them, not a new object: "a ball which is
+# red", "the balls are all small", "a star painted blue", "a square in green".
+LINKING_WORDS: frozenset[str] = frozenset({"is", "are", "was", "were", "in", "coloured", "colored", "painted"})
 # Words after which a second motion of the same object is a later one ("rolls left, then right"):
 # the world gives each object one motion for the whole clip, so the first stands and the later is reported.
 SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
@@ -208,12 +215,12 @@ SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", 
 STOPWORDS: frozenset[str] = frozenset(
     """the is are was were be been being it its this that these those there here with while whilst as and or
     but of in on at to toward towards into onto from by for across through over under beneath below above
-    against behind front beside near around along also very really slightly too so other
+    against behind front beside near around along also very really slightly too so
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
     middle centre center place way pace speed plain day time shaped sized ground floor side edge corner
     want wants would could can like id lets let us my our give draw depict depicting
-    animation animated image picture gif movie film theres heres""".split()
+    animation animated image picture gif movie film theres heres coloured colored painted""".split()
 )
 # Phrases that say what the world does anyway: every object in a scene has its own colour, and
 # directed motion is in a straight line.
@@ -222,7 +229,8 @@ SAID_ANYWAY_PHRASES: tuple[str, ...] = tuple(
     for lead in ("", "of ", "in ")
     for quality in ("different", "various", "assorted", "distinct")
     for noun in ("colours", "colors", "coloured", "colored")
-) + ("colourful", "colorful", "multicoloured", "multicolored", "in a straight line", "straight line", "straight")
+) + ("colourful", "colorful", "multicoloured", "multicolored", "in a straight line", "straight line", "straight",
+   "in place", "on the spot")
 PUNCTUATION = ".,;:!?"
 # Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
 # speed in such a run describes the noun that ends it, not the object before.
@@ -248,6 +256,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(_plural(n), Word("generic", plural=True)) for n in GENERIC_NOUNS]
     entries += [("something", Word("something"))]
     entries += [(w, Word("all")) for w in DISTRIBUTIVE_WORDS]
+    entries += [(w, Word("ordinal")) for w in ORDINAL_WORDS]
     entries += [(w, Word("count", n)) for w, n in COUNT_WORDS.items()]
     entries += [(w, Word("direction", comp)) for comp, ws in DIRECTION_COMPONENTS.values() for w in ws]
     entries += [(w, Word("direction", comp, verb=True)) for comp, ws in DIRECTION_VERBS.items() for w in ws]
