@@ -225,6 +225,17 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball moving from the bottom up", scene(obj("circle", motion="up"))),
     ("a red ball stays in place", scene(obj("circle", "red", motion="still"))),
     ("a star spinning in place", scene(obj("star", motion="spin"))),
+    # "the ball" names a ball read before; a first "the" starts a new object.
+    ("a ball and a square; the ball moves left and the square moves right",
+     scene(obj("circle", motion="left"), obj("square", motion="right"))),
+    ("a red ball and a blue star. The star spins. The ball moves left.",
+     scene(obj("star", "blue", motion="spin"), obj("circle", "red", motion="left"))),
+    ("a red ball and the blue ball", scene(obj("circle", "red"), obj("circle", "blue"))),
+    ("the red ball moves left and the blue ball moves right",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
+    ("a ball circles", scene(obj("circle", motion="circle"))),
+    ("Close-up of a green cube sliding left",
+     scene(obj("square", "green", motion="left"), unknown=("close up (the camera only pans)",))),
 ]  # fmt: skip
 
 

@@ -17,9 +17,10 @@ reported, so a user sees what the world model cannot do ("not understood: dragon
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from kinema.world.prompt_motion import diagonal, direction_name, followed_pan, relate
+from kinema.world.prompt_groups import NounGroup
+from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     LEXICON,
@@ -61,48 +62,12 @@ def _lex(tokens: list[str]) -> list[tuple[str, Word | None]]:
     return out
 
 
-@dataclass
-class _Group:
-    """One noun phrase: `count` objects that share shape, size, motion and speed."""
-
-    count: int | None = None
-    shape: str | None = None
-    colours: list[str] = field(default_factory=list)
-    size: str | None = None
-    motion: str | None = None
-    speed: str | None = None
-    plural: bool = False
-    generic: bool = False
-    diagonal: bool = False  # "moving diagonally": a one-axis direction gains the other
-    saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
-    placed: bool = False  # the count follows a preposition ("on a table"): a place, not a subject
-    across: bool = False  # "moving across the screen": with no direction named, it goes right
-
-    def has_attributes(self) -> bool:
-        return (bool(self.colours) or self.across
-                or any(v is not None for v in (self.shape, self.size, self.motion, self.speed)))
-
-    def objects(self) -> list[Attributes]:
-        """Expand to one Attributes per object; a list of colours names one object each."""
-        number = max(self.count or (2 if self.plural else 1), len(self.colours))
-        out = []
-        for index in range(number):
-            if len(self.colours) == 1:
-                colour: str | None = self.colours[0]
-            else:
-                colour = self.colours[index] if index < len(self.colours) else None
-            motion = "right" if self.motion is None and self.across else self.motion
-            motion = diagonal(motion) if self.diagonal else motion
-            out.append(Attributes(self.shape, colour, self.size, motion, self.speed))
-        return out
-
-
 class _Reader:
     """The left-to-right pass: feeds recognised words into object groups and scene fields."""
 
     def __init__(self) -> None:
-        self.groups: list[_Group] = []
-        self.pending = _Group()  # adjectives waiting for their noun
+        self.groups: list[NounGroup] = []
+        self.pending = NounGroup()  # adjectives waiting for their noun
         self.unknown: list[str] = []
         self.background: str | None = None
         self.camera_pan: str | None = None
@@ -112,16 +77,16 @@ class _Reader:
         self.pan_without_direction = False  # "the camera pans" and no direction: it pans right
         self.follow: str | None = None  # "the camera follows ...": it pans the way the first sideways mover goes
         self.weather_tail = 0  # 1 after a weather word, 2 after a swallowed "falling"
-        self.postposed: _Group | None = None  # "something red": adjectives after the noun
+        self.postposed: NounGroup | None = None  # "something red": adjectives after the noun
         self.distribute = False  # after "all"/"both": motion goes to every object so far
         # "two balls, one red and one blue": a plural group split into members, each "one ..." describing the next.
-        self.members: list[_Group] = []
-        self.member: _Group | None = None  # the member now being described
+        self.members: list[NounGroup] = []
+        self.member: NounGroup | None = None  # the member now being described
         self.described = 0  # members described so far
         self.previous_kind = ""
         self.previous_text = ""  # the last word read that was not a function word
         self.later = False  # after "then": a motion for an object that has one is a second motion, reported
-        self.moved_before: list[_Group] = []  # objects that had a motion when "then" was read
+        self.moved_before: list[NounGroup] = []  # objects that had a motion when "then" was read
         self.negation: str | None = None  # "not", "without", ...: it applies to the next word that means something
         self.before_noun = False  # the word being read stands before its noun ("a *fast* red ball")
         # (relation, phrase) of "in opposite directions", "towards each other": applied to the result's objects
@@ -133,8 +98,8 @@ class _Reader:
         self.source: tuple[int, int] | None = None
         # "a red ball and a blue ball moving left": groups named since the last predicate, and those of
         # them without a motion, which share the predicate of the last one.
-        self.subjects: list[_Group] = []
-        self.sharers: list[_Group] | None = None  # set by the first predicate word after the subjects
+        self.subjects: list[NounGroup] = []
+        self.sharers: list[NounGroup] | None = None  # set by the first predicate word after the subjects
 
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
@@ -157,12 +122,14 @@ class _Reader:
             return
         self.weather_tail = 0
         self.before_noun = before_noun
+        if self.recent[-1:] == ["the"] and (kind in NOUN_KINDS or before_noun and kind in PRENOMINAL_KINDS):
+            self.pending.definite = self.pending.count is None and not self.pending.has_attributes()
         if kind != "direction":
             self.place, self.source = None, None
         handler = getattr(self, f"_on_{kind}")
         handler(text, word, following)
         if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():
-            self.pending = _Group()  # the "a" of "in a meadow" or "with a static camera"
+            self.pending = NounGroup()  # the "a" of "in a meadow" or "with a static camera"
         self.previous_kind, self.previous_text = kind, text
 
     def _feed_camera(self, text: str, word: Word | None) -> bool:
@@ -221,13 +188,13 @@ class _Reader:
         else:
             self.unknown.append(f"{negation} {text}")
             if kind in NOUN_KINDS:
-                self.pending = _Group()  # "not a ball": no ball
+                self.pending = NounGroup()  # "not a ball": no ball
 
     def _on_sequence(self, text: str, word: Word | None, following: Word | None) -> None:
         self.later = True
         self.moved_before = [group for group in self.groups if group.motion is not None]
 
-    def _second_motion(self, text: str, target: _Group, motion: str) -> bool:
+    def _second_motion(self, text: str, target: NounGroup, motion: str) -> bool:
         """A motion for an object that already has another is reported, not applied: one motion per object.
 
         Directions still combine across axes ("up and to the left"), except after "then".
@@ -259,7 +226,7 @@ class _Reader:
     def _on_count(self, text: str, word: Word, following: Word | None) -> None:
         self.postposed = None
         if self.pending.saw_unknown and not self.pending.has_attributes():
-            self.pending = _Group()  # "two cats and a ball": the two went to the cats, not the ball
+            self.pending = NounGroup()  # "two cats and a ball": the two went to the cats, not the ball
         if text == "one" and following is not None and following.kind in ("colour", "size", "shape_adj"):
             member = self._next_member()
             if member is not None:
@@ -291,7 +258,7 @@ class _Reader:
     def _on_shape_adj(self, text: str, word: Word, following: Word | None) -> None:
         self._adjective_target().shape = str(word.value)
 
-    def _next_member(self) -> _Group | None:
+    def _next_member(self) -> NounGroup | None:
         """The next undescribed member of the plural group before this "one", splitting it on first use.
 
         Only a "one" right after a comma or colon starts the split ("two balls, one red ..."), so
@@ -311,7 +278,7 @@ class _Reader:
             return None
         self.groups.pop()
         self.members = [
-            _Group(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
+            NounGroup(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
                    generic=plural.generic)
             for _ in range(size)
         ]
@@ -319,7 +286,7 @@ class _Reader:
         self.described = 1
         return self.members[0]
 
-    def _adjective_target(self) -> _Group:
+    def _adjective_target(self) -> NounGroup:
         """'something red' gives the adjective to the noun before it; otherwise it waits for the next noun."""
         if self._describing_member():
             return self.member  # type: ignore[return-value]
@@ -346,6 +313,7 @@ class _Reader:
             self.member.shape = str(word.value)  # type: ignore[union-attr]  # "..., one red ball and one blue ball"
             return
         if text == "circles" and self.previous_kind in ("shape", "generic") and not self.pending.has_attributes():
+            self.before_noun = False
             for target in self._motion_targets(word):
                 target.motion = "circle"  # "the ball circles": a verb, not a second noun
             return
@@ -364,19 +332,38 @@ class _Reader:
         """A noun ends the waiting adjectives: they become one group of objects."""
         group = self.pending
         group.shape, group.plural, group.generic = shape, plural, generic
+        referent = self._referent(group)
+        if referent is not None:
+            self.groups.remove(referent)  # it is the object being described now, so it goes last
+            self.subjects = [subject for subject in self.subjects if subject is not referent]
+            referent.take(group)
+            group = referent
         self.groups.append(group)
         if self.sharers is not None:
             self.subjects, self.sharers = [], None
         self.subjects.append(group)
-        self.pending = _Group()
+        self.pending = NounGroup()
         self.postposed, self.distribute = None, False
         self.members, self.member = [], None
+
+    def _referent(self, group: NounGroup) -> NounGroup | None:
+        """The object read before that "the ball" names again: the latest with its shape, number and no other
+        colour or size; "the shape" names the only object. None: it is a new object ("the red ball moves left")."""
+        if not group.definite:
+            return None
+        for earlier in reversed(self.groups):
+            same = earlier.shape == group.shape if group.shape is not None else len(self.groups) == 1
+            fits = (not group.colours or not earlier.colours or set(group.colours) <= set(earlier.colours)) and (
+                group.size is None or earlier.size in (None, group.size))
+            if same and fits and earlier.plural == group.plural:
+                return earlier
+        return None
 
     def _describing_member(self) -> bool:
         """True while words describe a member ("one red ...") rather than start a new object."""
         return self.member is not None and self.pending.count is None and not self.pending.has_attributes()
 
-    def _motion_targets(self, word: Word) -> list[_Group]:
+    def _motion_targets(self, word: Word) -> list[NounGroup]:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
         if self.before_noun:
             return [self._adjective_target()]  # "a ball and a *spinning* star"
@@ -397,7 +384,7 @@ class _Reader:
             return list(self.groups)
         return [*self._predicate_sharers(), self.groups[-1]]
 
-    def _predicate_sharers(self) -> list[_Group]:
+    def _predicate_sharers(self) -> list[NounGroup]:
         """Earlier subjects without a motion share the last one's predicate ("a ball and a star spin")."""
         if self.sharers is None:
             last = self.groups[-1]

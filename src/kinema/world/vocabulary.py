@@ -145,6 +145,9 @@ UNSHOWABLE_PHRASES: dict[str, str] = {
     for comparative in ("bigger", "larger", "smaller", "taller", "wider")
 } | {
     phrase: "the world picks where objects start" for phrase in ("on top of", "on top")
+} | {
+    phrase: "the camera only pans" for phrase in ("close up", "closeup", "zoom in", "zooms in", "zooming in",
+                                                  "zoom out", "zooms out", "zooming out")
 }
 TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sky": ("sky", "skies", "cloud", "clouds", "cloudy", "daytime", "clear sky", "sunny", "sunny day"),
