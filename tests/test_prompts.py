@@ -234,6 +234,10 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("the red ball moves left and the blue ball moves right",
      scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
     ("a ball circles", scene(obj("circle", motion="circle"))),
+    # Opposite directions are two motions, unless the first is where the motion starts ("left to right").
+    ("a ball moving left and right", scene(obj("circle", motion="left"), unknown=("right (one motion per object)",))),
+    ("a ball going left to right", scene(obj("circle", motion="right"))),
+    ("a square moving from the upper left to the lower right", scene(obj("square", motion="down-right"))),
     ("Close-up of a green cube sliding left",
      scene(obj("square", "green", motion="left"), unknown=("close up (the camera only pans)",))),
 ]  # fmt: skip

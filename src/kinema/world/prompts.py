@@ -23,6 +23,7 @@ from kinema.world.prompt_groups import NounGroup
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
+    DESTINATION_PREPOSITIONS,
     LEXICON,
     LINKING_WORDS,
     LONGEST_PHRASE,
@@ -197,12 +198,14 @@ class _Reader:
     def _second_motion(self, text: str, target: NounGroup, motion: str) -> bool:
         """A motion for an object that already has another is reported, not applied: one motion per object.
 
-        Directions still combine across axes ("up and to the left"), except after "then".
+        Directions still combine across axes ("up and to the left"), except after "then"; opposite
+        ones are two motions ("left and right").
         """
         if target.motion is None or (target.motion == motion and not self.later):
             return False
         if not self.later and target.motion in DIRECTIONS and motion in DIRECTIONS:
-            return False
+            if not _opposed(target.motion, motion):
+                return False
         self.unknown.append(f"{'then ' if self.later else ''}{text} (one motion per object)")
         return True
 
@@ -420,7 +423,11 @@ class _Reader:
         self.source = (horizontal, vertical) if from_source else None
         if from_source:
             horizontal, vertical = -horizontal, -vertical
+        destination = self.previous_kind == "direction" and self._preposition() in DESTINATION_PREPOSITIONS
         for target in self._motion_targets(word):
+            heading = direction_name(horizontal, vertical)
+            if destination and target.motion in DIRECTIONS and _opposed(target.motion, heading):
+                target.motion = None  # "left to right": the first direction was where the motion starts
             if self._second_motion(text, target, direction_name(horizontal, vertical)):
                 continue
             if target.motion in DIRECTIONS:
@@ -526,6 +533,11 @@ class _Reader:
             occluder=self.occluder,
             unknown_words=tuple(dict.fromkeys(self.unknown)),
         )
+
+
+def _opposed(first: str, second: str) -> bool:
+    """Whether two directions pull one axis both ways ("left and right"), which one motion cannot do."""
+    return any(a * b < 0 for a, b in zip(DIRECTIONS[first], DIRECTIONS[second]))
 
 
 def parse_prompt(text: str) -> SceneAttributes:

@@ -206,6 +206,8 @@ PREPOSITIONS: frozenset[str] = frozenset(
 # starts where its motion needs). "from the left" is the opposite motion: it heads right.
 PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in")
 SOURCE_PREPOSITIONS: tuple[str, ...] = ("from",)
+# "left to right": a direction after one of these, opposite to the one before it, is where the motion goes.
+DESTINATION_PREPOSITIONS: tuple[str, ...] = ("to", "towards", "toward", "into")
 # Words after which an adjective describes the noun before them, not a new object: "a ball which is
 # red", "the balls are all small", "a star painted blue", "a square in green".
 LINKING_WORDS: frozenset[str] = frozenset({"is", "are", "was", "were", "in", "coloured", "colored", "painted"})
