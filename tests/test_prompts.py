@@ -61,7 +61,8 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj("circle", "yellow"), weather="rain", camera_pan="left")),
     ("a rose triangle drifting northeast over stripes",
      scene(obj("triangle", "pink", motion="up-right"), background="stripes")),
-    ("a beautiful cinematic shot of a dragon flying", scene(unknown=("beautiful", "cinematic", "dragon", "flying"))),
+    ("a beautiful cinematic shot of a dragon flying",
+     scene(obj(), unknown=("beautiful", "cinematic", "dragon", "flying"))),
     ("a blue ball on green grass", scene(obj("circle", "blue"), background="grass")),
     ("a white ball", scene(obj("circle"), unknown=(f"white ({OBJECT_COLOURS})",))),
     ("a brown dog and a silver ball moving left",
@@ -238,6 +239,11 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball moving left and right", scene(obj("circle", motion="left"), unknown=("right (one motion per object)",))),
     ("a ball going left to right", scene(obj("circle", motion="right"))),
     ("a square moving from the upper left to the lower right", scene(obj("square", motion="down-right"))),
+    # A count before a noun the world lacks is still that many objects; "across" alone heads right.
+    ("a moon drifting across the night sky", scene(obj(motion="right"), background="night", unknown=("moon",))),
+    ("two dogs", scene(obj(), obj(), unknown=("dogs",))),
+    ("a ball on a table", scene(obj("circle"), unknown=("table",))),
+    ("a cross moving left", scene(obj(motion="left"), unknown=("cross",))),
     ("Close-up of a green cube sliding left",
      scene(obj("square", "green", motion="left"), unknown=("close up (the camera only pans)",))),
 ]  # fmt: skip

@@ -511,9 +511,13 @@ class _Reader:
         self.camera_pan = "none"
 
     def result(self) -> SceneAttributes:
-        """Flush adjectives that never met a noun and drop bare headers ('Two shapes: ...')."""
-        if self.pending.has_attributes():
-            self.groups.append(self.pending)
+        """Flush adjectives that never met a noun and drop bare headers ('Two shapes: ...').
+
+        A count before an unknown noun is objects too ("a moon drifting across the sky" is one object).
+        """
+        pending = self.pending
+        if pending.has_attributes() or (pending.count is not None and pending.saw_unknown and not pending.placed):
+            self.groups.append(pending)
         groups = [g for g in self.groups if g.has_attributes() or not g.generic]
         if not groups:
             groups = self.groups  # "two things": the count is all the prompt says

@@ -129,7 +129,7 @@ MOVE_VERBS: tuple[str, ...] = (
 )  # fmt: skip
 # Motion across the frame with no side named: it goes right, as a pan with no direction does.
 ACROSS_WORDS: tuple[str, ...] = (
-    "cross", "crosses", "crossing", "across the screen", "across the frame", "across the scene",
+    "across", "crosses", "crossing", "across the screen", "across the frame", "across the scene",
     "across the picture", "across the view",
 )  # fmt: skip
 # "Moving diagonally": a direction on one axis gains the other ("diagonally up" is up and to the right).
@@ -219,7 +219,7 @@ SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", 
 # reported as not understood.
 STOPWORDS: frozenset[str] = frozenset(
     """the is are was were be been being it its this that these those there here with while whilst as and or
-    but of in on at to toward towards into onto from by for across through over under beneath below above
+    but of in on at to toward towards into onto from by for through over under beneath below above
     against behind front beside near around along also very really slightly too so
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
