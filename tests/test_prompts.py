@@ -215,6 +215,8 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("two balls, red and blue, moving apart",
      scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
     ("Ball. Red. Moving left.", scene(obj("circle", "red", motion="left"))),
+    ("ball red left", scene(obj("circle", "red", motion="left"))),
+    ("a ball of medium size", scene(obj("circle", size="medium"))),
     ("A red ball moving left. Blue star moving right.",
      scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="right"))),
     ("a ball rolling left at dusk", scene(obj("circle", motion="left"), background="night")),

@@ -3,7 +3,7 @@
 The analytic checker judges a generated video against these attributes, and prompt expansion
 fills in what they leave open. The reader is a small left-to-right pass over words and set
 phrases: colour and size adjectives wait for the next shape noun (one with no noun after it that
-follows "is", "painted" or punctuation describes the object before: "the ball is red"), motion
+follows a noun or punctuation describes the object before: "the ball is red"), motion
 and speed attach to the nearest object before them (or the next one if none precedes, or if they
 stand before its noun: "a ball and a fast red square", "a spinning star"; objects named together
 without a motion of their own share it: "a ball and a star moving left"), and camera, weather and
@@ -25,7 +25,6 @@ from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attribu
 from kinema.world.vocabulary import (
     DESTINATION_PREPOSITIONS,
     LEXICON,
-    LINKING_WORDS,
     LONGEST_PHRASE,
     NOUN_KINDS,
     PLACE_PREPOSITIONS,
@@ -302,14 +301,12 @@ class _Reader:
     def _predicative(self) -> bool:
         """Whether an adjective with no noun after it describes the object before it.
 
-        It does after a linking word ("the ball is red and moves left", "a star painted blue") and
-        after punctuation ("two balls, red and blue", "Ball. Red. Moving left.").
+        It does when it follows that object's noun ("the ball is red and moves left", "a star painted
+        blue", "ball red left") or punctuation ("two balls, red and blue", "Ball. Red. Moving left.").
         """
         if self.before_noun or not self.groups or self.pending.count is not None or self.pending.has_attributes():
             return False
-        if self.previous_kind == "boundary":
-            return True
-        return self.previous_kind in (*NOUN_KINDS, "all") and any(word in LINKING_WORDS for word in self.recent)
+        return self.previous_kind in (*NOUN_KINDS, "all", "boundary")
 
     def _on_shape(self, text: str, word: Word, following: Word | None) -> None:
         if self._describing_member():

@@ -208,9 +208,6 @@ PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in")
 SOURCE_PREPOSITIONS: tuple[str, ...] = ("from",)
 # "left to right": a direction after one of these, opposite to the one before it, is where the motion goes.
 DESTINATION_PREPOSITIONS: tuple[str, ...] = ("to", "towards", "toward", "into")
-# Words after which an adjective describes the noun before them, not a new object: "a ball which is
-# red", "the balls are all small", "a star painted blue", "a square in green".
-LINKING_WORDS: frozenset[str] = frozenset({"is", "are", "was", "were", "in", "coloured", "colored", "painted"})
 # Words after which a second motion of the same object is a later one ("rolls left, then right"):
 # the world gives each object one motion for the whole clip, so the first stands and the later is reported.
 SEQUENCE_WORDS: tuple[str, ...] = ("then", "afterwards", "later", "after that", "and then")
@@ -225,7 +222,8 @@ STOPWORDS: frozenset[str] = frozenset(
     has have having make makes generate create render see does do video clip scene shot footage frame screen
     middle centre center place way pace speed plain day time shaped sized ground floor side edge corner
     want wants would could can like id lets let us my our give draw depict depicting
-    animation animated image picture gif movie film theres heres coloured colored painted""".split()
+    animation animated image picture gif movie film theres heres coloured colored painted
+    colour color size""".split()
 )
 # Phrases that say what the world does anyway: every object in a scene has its own colour, and
 # directed motion is in a straight line.
