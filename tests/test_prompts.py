@@ -217,6 +217,8 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("Ball. Red. Moving left.", scene(obj("circle", "red", motion="left"))),
     ("ball red left", scene(obj("circle", "red", motion="left"))),
     ("a ball of medium size", scene(obj("circle", size="medium"))),
+    ("a striped ball", scene(obj("circle"), unknown=("striped (objects are one plain colour)",))),
+    ("a ball in space", scene(obj("circle"), background="night")),
     ("A red ball moving left. Blue star moving right.",
      scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="right"))),
     ("a ball rolling left at dusk", scene(obj("circle", motion="left"), background="night")),

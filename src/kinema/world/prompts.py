@@ -470,6 +470,9 @@ class _Reader:
         self.relation = (str(word.value), text)
 
     def _on_background(self, text: str, word: Word, following: Word | None) -> None:
+        if following is not None and following.kind in NOUN_KINDS:
+            self.unknown.append(f"{text} (objects are one plain colour)")  # "a striped ball"
+            return
         if self.background == "night" and word.value == "sky":
             return  # "the stars ... in the sky": a night sky is still night
         self.background = str(word.value)

@@ -154,7 +154,7 @@ TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "grass": ("grass", "grassy", "meadow", "field", "fields", "lawn", "grassland"),
     "night": ("night", "nighttime", "night time", "starry", "starlit", "moonlit", "night sky", "dark sky", "starry sky",
               "under the stars", "beneath the stars", "in the dark", "dusk", "at dusk", "evening",
-              "in the evening", "midnight"),
+              "in the evening", "midnight", "in space", "outer space", "moonlight", "under the moon"),
     "stripes": ("stripes", "striped", "stripy", "stripe"),
 }  # fmt: skip
 TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
