@@ -281,7 +281,7 @@ class _Reader:
         self.groups.pop()
         self.members = [
             NounGroup(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
-                   generic=plural.generic)
+                      generic=plural.generic)
             for _ in range(size)
         ]
         self.groups.extend(self.members)
@@ -425,7 +425,7 @@ class _Reader:
             heading = direction_name(horizontal, vertical)
             if destination and target.motion in DIRECTIONS and _opposed(target.motion, heading):
                 target.motion = None  # "left to right": the first direction was where the motion starts
-            if self._second_motion(text, target, direction_name(horizontal, vertical)):
+            if self._second_motion(text, target, heading):
                 continue
             if target.motion in DIRECTIONS:
                 old_h, old_v = (int(c) for c in DIRECTIONS[target.motion])
