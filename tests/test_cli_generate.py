@@ -217,10 +217,11 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
 def test_image_to_video_resizes_by_the_printed_rule(model: Path, inputs, tmp_path: Path, capsys) -> None:
     out = tmp_path / "animated.mp4"
     code, _stdout, err = generate(capsys, model, "-o", str(out), "--image", str(inputs["image"]), "--size", "32x16",
-                                 "--seed", "1")
+                                 "--seed", "1", "--factorised", "--verbose")
     assert code == 0, err
     assert read_video(out)[0].shape == (17, 16, 32, 3)
     assert "input resized: image: 40x24 scaled by 0.8 to 32x19 (Lanczos) and centre-cropped to 32x16" in err
+    assert "task:      --image" in err and "made as an image" not in err  # the given image is the first frame
     assert read_video_metadata(out)["task"] == "image-to-video"
 
 

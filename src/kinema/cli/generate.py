@@ -417,7 +417,7 @@ def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: t
     inputs += [f"--join {' '.join(args.join)}"] if args.join else []
     inputs += [flag for flag, on in (("--backward", args.backward), ("--loop", args.loop)) if on]
     guidance = args.guidance if args.guidance is not None else still if frames == 1 else config.guidance_scale
-    factorised = (config.factorised if args.factorised is None else args.factorised) and frames != 1
+    factorised = (config.factorised if args.factorised is None else args.factorised) and frames != 1 and not inputs
     lines = [
         f"model:     {folder} ({config.name})",
         f"prompt:    {args.prompt}",
