@@ -14,6 +14,7 @@ from PIL import Image, ImageFont
 from kinema.media import (
     as_frames,
     contact_sheet,
+    export_to_video,
     read_video,
     read_video_metadata,
     spritesheet,
@@ -335,6 +336,36 @@ def test_bad_arguments_are_rejected_with_a_fix(tmp_path: Path) -> None:
 def test_single_image_is_accepted_as_one_frame() -> None:
     image = smooth_clip(1)[0]
     np.testing.assert_array_equal(as_frames(image), image[None])
+
+
+def test_export_to_video_takes_what_diffusers_pipelines_return(tmp_path: Path) -> None:
+    """Kinema's uint8 frames, a list of PIL images and diffusers' float [0, 1] frames write the same video."""
+    clip = smooth_clip(9)
+    written = [
+        export_to_video(clip, tmp_path / "uint8.mp4"),
+        export_to_video([Image.fromarray(frame) for frame in clip], str(tmp_path / "pil.mp4"), fps=8),
+        export_to_video(clip.astype(np.float32) / 255, tmp_path / "float.mp4"),
+    ]
+    assert written[1] == str(tmp_path / "pil.mp4")
+    videos = [read_video(path)[0] for path in written]
+    assert all(np.array_equal(video, videos[0]) for video in videos) and videos[0].shape == clip.shape
+    temporary = Path(export_to_video(clip))  # no path: a temporary MP4, as in diffusers
+    assert temporary.suffix == ".mp4" and read_video(temporary)[0].shape == clip.shape
+    temporary.unlink()
+
+
+@pytest.mark.parametrize(
+    "frames,message",
+    [
+        (np.zeros((1, 9, 16, 16, 3), np.uint8), r"holds 1 videos .* out.frames\[0\]"),
+        (np.full((9, 16, 16, 3), 2.0, np.float32), r"values in \[0, 1\]"),
+        ([], "empty"),
+    ],
+)
+def test_export_to_video_says_what_was_wrong(tmp_path: Path, frames, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        export_to_video(frames, tmp_path / "bad.mp4")
+    assert not (tmp_path / "bad.mp4").exists()
 
 
 def test_importing_the_package_loads_neither_pyav_nor_pillow() -> None:

@@ -47,6 +47,17 @@ def test_diffusers_style_generator_and_num_videos_per_prompt_mean_seed_and_num_v
     assert np.array_equal(ours.frames, theirs.frames) and [m["seed"] for m in theirs.metadata] == [7, 8]
 
 
+def test_output_type_pil_gives_each_video_as_pil_images(pipe, tmp_path) -> None:
+    from kinema.media import export_to_video, read_video
+
+    arrays = pipe("a blue star spinning", num_frames=17, height=16, width=32, seed=3, num_videos=2)
+    images = pipe("a blue star spinning", num_frames=17, height=16, width=32, seed=3, num_videos=2, output_type="pil")
+    assert len(images.frames) == 2 and len(images.frames[1]) == 17 and images.frames[1][0].size == (32, 16)
+    assert all(np.array_equal(np.asarray(image), frame) for image, frame in zip(images.frames[1], arrays.frames[1]))
+    path = export_to_video(images.frames[0], tmp_path / "star.mp4", fps=pipe.config.fps)  # the diffusers idiom
+    assert read_video(path)[0].shape == (17, 16, 32, 3)
+
+
 def test_guidance_and_prompt_change_the_result(pipe) -> None:
     base = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=1.0).latents
     guided = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=4.0).latents
@@ -118,6 +129,7 @@ def test_still_guidance_guides_the_first_frame_and_one_frame_requests(text_encod
         ({"prompt": ["a ball", "a star"]}, "once per prompt"),
         ({"seed": 1, "generator": torch.Generator().manual_seed(2)}, "disagree"),
         ({"num_videos": 2, "num_videos_per_prompt": 3}, "disagree"),
+        ({"output_type": "latent"}, "np, pil"),
     ],
 )
 def test_bad_arguments_name_what_is_allowed(pipe, kwargs, message) -> None:

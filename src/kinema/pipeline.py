@@ -40,6 +40,7 @@ from kinema.tasks.requests import (
 SHIPPED_VAE = "kinema-vae"
 DECODE_CHUNK = 4  # latent frames per streamed VAE decode chunk (16 pixel frames)
 EDIT_NOISES = ("inverted", "random")  # how an edit reaches t = strength: see `KinemaPipeline.edit_start`
+OUTPUT_TYPES = ("np", "pil")  # frames as one uint8 (N, T, H, W, 3) array, or per video a list of PIL images
 EDIT_FRESH_NOISE = 0.3  # share (in standard deviation) of the seed's noise in an inverted edit's start
 
 
@@ -82,6 +83,13 @@ def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None
     return int(generator.initial_seed())
 
 
+def as_pil(videos: np.ndarray) -> list[list[Any]]:
+    """uint8 (N, T, H, W, 3) videos as N lists of PIL images, diffusers' output_type="pil"."""
+    from PIL import Image
+
+    return [[Image.fromarray(frame) for frame in video] for video in videos]
+
+
 def resolve_device(name: str) -> torch.device:
     """A device name ("cpu", "cuda", "cuda:1", "mps") -> torch.device, or a ValueError saying what is wrong."""
     try:
@@ -110,10 +118,10 @@ class GenerationOutput:
     or around them (the inputs' own frames at the seams); for other tasks it is `frames`.
     """
 
-    frames: np.ndarray
+    frames: np.ndarray | list[list[Any]]  # output_type="pil": per video, a list of PIL images
     latents: torch.Tensor
     metadata: list[dict] = field(default_factory=list)
-    stitched: np.ndarray | None = None
+    stitched: np.ndarray | list[list[Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.stitched is None:
@@ -279,6 +287,7 @@ class KinemaPipeline:
         still_guidance_scale: float | None = None,
         generator: torch.Generator | None = None,
         num_videos_per_prompt: int | None = None,
+        output_type: str = "np",
     ) -> GenerationOutput:
         """Generate num_videos videos from consecutive seeds in one batched run; the task arguments pick the task.
 
@@ -301,7 +310,8 @@ class KinemaPipeline:
         image and then animate it (`first_frame`). still_guidance_scale (default: the model's config)
         guides a sampled still: that first frame, and a one-frame request unless guidance_scale is
         given. callback(step, total) counts steps over the whole job.
-        As in diffusers, generator= (its initial seed) may stand for seed= and num_videos_per_prompt= for num_videos=."""
+        As in diffusers, generator= (its initial seed) may stand for seed= and num_videos_per_prompt= for num_videos=,
+        and output_type="pil" gives each video as a list of PIL images ("np", the default: uint8 arrays)."""
         seed = seed_from(seed, generator)
         if num_videos_per_prompt is not None:
             if num_videos != 1 and num_videos != num_videos_per_prompt:
@@ -312,6 +322,8 @@ class KinemaPipeline:
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
         scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
         self.check_settings(steps, scale, num_videos)
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}; got {output_type!r}")
         if edit_noise not in EDIT_NOISES:
             raise ValueError(f"edit_noise must be one of {', '.join(EDIT_NOISES)}; got {edit_noise!r}")
         request = prepare_task(self.limits, num_frames=num_frames, height=height, width=width, image=image,
@@ -336,7 +348,10 @@ class KinemaPipeline:
             shared["factorised"] = True
             shared["still_guidance_scale"] = still_scale
         metadata = [{**shared, "seed": seed + i} for i in range(num_videos)]
-        return GenerationOutput(frames, latents, metadata, stitch(request, frames))
+        stitched = stitch(request, frames)
+        if output_type == "pil":
+            return GenerationOutput(as_pil(frames), latents, metadata, as_pil(stitched))
+        return GenerationOutput(frames, latents, metadata, stitched)
 
     @staticmethod
     def low_level_given(request: TaskRequest, given_latents: torch.Tensor | None,

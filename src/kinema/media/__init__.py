@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "as_frames": "kinema.media.frames",
+    "export_to_video": "kinema.media.export",
     "write_video": "kinema.media.video",
     "read_video": "kinema.media.video",
     "read_video_metadata": "kinema.media.video",
@@ -23,6 +24,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from kinema.media.export import export_to_video
     from kinema.media.frames import as_frames
     from kinema.media.sheets import contact_sheet, spritesheet, thumbnail
     from kinema.media.video import read_video, read_video_metadata, write_image, write_video
