@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -45,6 +48,13 @@ def test_diffusers_style_generator_and_num_videos_per_prompt_mean_seed_and_num_v
     theirs = pipe("a blue star spinning", num_frames=1, height=16, width=16,
                   generator=torch.Generator().manual_seed(7), num_videos_per_prompt=2)
     assert np.array_equal(ours.frames, theirs.frames) and [m["seed"] for m in theirs.metadata] == [7, 8]
+
+
+def test_the_package_exports_the_pipeline_and_export_to_video_lazily() -> None:
+    code = ("import sys, kinema; loaded = 'torch' in sys.modules; "
+            "from kinema import KinemaPipeline, export_to_video; print(loaded, KinemaPipeline.__name__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "KinemaPipeline"]
 
 
 def test_output_type_pil_gives_each_video_as_pil_images(pipe, tmp_path) -> None:
