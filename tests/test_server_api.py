@@ -139,7 +139,8 @@ def test_the_same_seed_renders_the_same_video(client, finished, tmp_path) -> Non
                                           extra_body={"seed": 6, "steps": 2})
     first, same, different = (decode(client.videos.download_content(v.id).content, ".mp4", tmp_path)
                               for v in (finished, again, other))
-    assert np.array_equal(first, same) and not np.array_equal(first, different)
+    # x264 may encode the same frames a little differently from one run to the next (at equal quality)
+    assert np.abs(first.astype(int) - same).mean() < 2 < np.abs(first.astype(int) - different).mean()
 
 
 def test_json_requests_work_as_well_as_multipart(http) -> None:
