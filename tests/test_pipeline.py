@@ -127,6 +127,17 @@ def test_still_guidance_guides_the_first_frame_and_one_frame_requests(text_encod
         pipe("a red ball", still_guidance_scale=-1.0, **request)
 
 
+def test_edit_guidance_guides_edits_only(text_encoder, tiny_vae_folder) -> None:
+    config = PipelineConfig(name="tiny", sizes=SIZES, frame_counts=(1, 17), steps=2, edit_guidance_scale=5.0)
+    pipe = KinemaPipeline(tiny_transformer(), load_vae(tiny_vae_folder), text_encoder, config)
+    clip = pipe("a red ball", num_frames=17, height=16, width=16, seed=1)
+    assert clip.metadata[0]["guidance_scale"] == config.guidance_scale  # text to video keeps its own
+    edit = pipe("a blue ball", video=clip.frames[0], strength=0.5, seed=1)
+    assert edit.metadata[0]["guidance_scale"] == 5.0
+    assert pipe("a blue ball", video=clip.frames[0], strength=0.5, seed=1, guidance_scale=2.0).metadata[0][
+        "guidance_scale"] == 2.0  # an explicit scale wins
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [

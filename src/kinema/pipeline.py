@@ -60,6 +60,9 @@ class PipelineConfig:
     # Guidance for a sampled still (a one-frame request, factorised text to video's first frame);
     # None: guidance_scale. Stills keep more of the prompt's colours and counts at lower guidance.
     still_guidance_scale: float | None = None
+    # Guidance for an edit (video=, SDEdit); None: guidance_scale. An edit pulls a whole clip to a new
+    # prompt, and a model may need a firmer pull for that than for text to video.
+    edit_guidance_scale: float | None = None
     sampler: str = "euler"
     timestep_shift: float = 1.0
     max_text_tokens: int = 64
@@ -329,6 +332,8 @@ class KinemaPipeline:
         request = prepare_task(self.limits, num_frames=num_frames, height=height, width=width, image=image,
                                last_image=last_image, extend=extend, backward=backward, loop=loop, join=join,
                                video=video, strength=strength)
+        if guidance_scale is None and request.strength is not None and self.config.edit_guidance_scale is not None:
+            scale = self.config.edit_guidance_scale
         still_scale = self.still_guidance(still_guidance_scale, guidance_scale)
         if request.plan.task == "text-to-video" and request.plan.timeline == 1:
             scale = guidance_scale if guidance_scale is not None else still_scale  # the request is a still

@@ -416,7 +416,9 @@ def _print_settings(args: argparse.Namespace, folder: Path, config: Any, size: t
                                                      ("--extend", args.extend), ("--edit", args.edit)) if value]
     inputs += [f"--join {' '.join(args.join)}"] if args.join else []
     inputs += [flag for flag, on in (("--backward", args.backward), ("--loop", args.loop)) if on]
-    guidance = args.guidance if args.guidance is not None else still if frames == 1 else config.guidance_scale
+    video_guidance = config.edit_guidance_scale if args.edit and config.edit_guidance_scale is not None \
+        else config.guidance_scale
+    guidance = args.guidance if args.guidance is not None else still if frames == 1 else video_guidance
     factorised = (config.factorised if args.factorised is None else args.factorised) and frames != 1 and not inputs
     lines = [
         f"model:     {folder} ({config.name})",
