@@ -225,8 +225,8 @@ STOPWORDS: frozenset[str] = frozenset(
     animation animated image picture gif movie film theres heres coloured colored painted
     colour color size""".split()
 )
-# Phrases that say what the world does anyway: every object in a scene has its own colour, and
-# directed motion is in a straight line.
+# Phrases that say what the world does anyway: every object in a scene has its own colour, directed
+# motion is in a straight line, and a spin stays in place.
 SAID_ANYWAY_PHRASES: tuple[str, ...] = tuple(
     f"{lead}{quality} {noun}"
     for lead in ("", "of ", "in ")
