@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -170,6 +171,16 @@ def test_save_and_load_round_trip(pipe, text_encoder, tmp_path) -> None:
     assert np.array_equal(a, b)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         KinemaPipeline.from_pretrained(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("key,value", [("edit_guidance_scale", -1), ("still_guidance_scale", "high"),
+                                       ("guidance_scale", None), ("steps", 0), ("fps", 0), ("timestep_shift", -2)])
+def test_a_bad_setting_in_config_json_names_the_file_and_the_setting(pipe, text_encoder, tmp_path, key, value) -> None:
+    folder = pipe.save_pretrained(tmp_path / "model", dtype=torch.float32)
+    data = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**data, key: value}))
+    with pytest.raises(ValueError, match=rf"config\.json: {key} must be"):
+        KinemaPipeline.from_pretrained(folder, text_encoder=text_encoder)
 
 
 def test_to_casts_the_model_and_every_task_samples_in_that_dtype(text_encoder, tiny_vae_folder) -> None:

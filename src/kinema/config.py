@@ -91,7 +91,10 @@ def config_from_dict(cls: type[Config], data: dict[str, Any], source: str = "con
     if unknown:
         raise ValueError(f"{source} has unknown keys {unknown}; a {cls.__name__} has {sorted(fields)}")
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:  # a value its __post_init__ rejects
+        raise ValueError(f"{source}: {error}") from None
 
 
 def write_config(config: Any, path: Path) -> None:

@@ -72,6 +72,22 @@ class PipelineConfig:
         if not self.sizes or not self.frame_counts:
             raise ValueError("a pipeline config needs at least one size and one frame count")
         object.__setattr__(self, "sizes", tuple(tuple(size) for size in self.sizes))
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps must be a whole number, 1 or more; got {self.steps!r}")
+        for name in ("guidance_scale", "still_guidance_scale", "edit_guidance_scale"):
+            value = getattr(self, name)
+            optional = name != "guidance_scale"
+            if not (optional and value is None) and not (is_number(value) and value >= 0):
+                raise ValueError(f"{name} must be a number, 0 or more (1 = no guidance); got {value!r}")
+        for name in ("fps", "timestep_shift"):
+            value = getattr(self, name)
+            if not (is_number(value) and value > 0):
+                raise ValueError(f"{name} must be a number above 0; got {value!r}")
+
+
+def is_number(value: Any) -> bool:
+    """A real int or float (not a bool, a string or None), for config checks."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None:
