@@ -250,6 +250,13 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a cross moving left", scene(obj(motion="left"), unknown=("cross",))),
     ("Close-up of a green cube sliding left",
      scene(obj("square", "green", motion="left"), unknown=("close up (the camera only pans)",))),
+    # "top" where a noun stands is a toy the world lacks; after "to the" or "at the" it is up or a place.
+    ("a spinning top", scene(obj(motion="spin"), unknown=("top",))),
+    ("the red top", scene(obj(colour="red"), unknown=("top",))),
+    ("a ball rolls to the top", scene(obj("circle", motion="up"))),
+    # Key-value prompts: the keys are not objects ("shape: triangle" is one triangle).
+    ("colour: red, shape: triangle, direction: left", scene(obj("triangle", "red", motion="left"))),
+    ("object=ball direction=left background=night", scene(obj("circle", motion="left"), background="night")),
 ]  # fmt: skip
 
 

@@ -223,7 +223,7 @@ STOPWORDS: frozenset[str] = frozenset(
     middle centre center place way pace speed plain day time shaped sized ground floor side edge corner
     want wants would could can like id lets let us my our give draw depict depicting
     animation animated image picture gif movie film theres heres coloured colored painted
-    colour color size""".split()
+    colour color size direction motion""".split()
 )
 # Phrases that say what the world does anyway: every object in a scene has its own colour, directed
 # motion is in a straight line, and a spin stays in place.
