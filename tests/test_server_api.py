@@ -1,14 +1,11 @@
 """`kinema serve` end to end: a real server on a real port, called with the official openai SDK and raw HTTP.
 
-One server (tiny model, an API key, a prompt blocklist) serves the whole module. Tests of tasks
-the pipeline cannot do yet (image-to-video, remix, extension) check the server's 400 for them and
-skip until `KinemaPipeline.__call__` has the argument they need.
+One server (tiny model, an API key, a prompt blocklist) serves the whole module.
 """
 
 from __future__ import annotations
 
 import base64
-import inspect
 import io
 import re
 import sqlite3
@@ -72,12 +69,6 @@ def has_provenance() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("kinema.provenance") is not None and importlib.util.find_spec("c2pa") is not None
-
-
-def pipeline_has(argument: str) -> bool:
-    from kinema.pipeline import KinemaPipeline
-
-    return argument in inspect.signature(KinemaPipeline.__call__).parameters
 
 
 def png_bytes(width: int, height: int, colour=(220, 40, 40)) -> bytes:
@@ -180,11 +171,6 @@ def test_a_request_written_for_sora_renders_at_the_nearest_size_by_chained_exten
 
 
 def test_remix_makes_a_new_video_from_a_completed_one(client, http, finished, tmp_path) -> None:
-    if not pipeline_has("video"):
-        with pytest.raises(openai.BadRequestError, match="no video= argument") as refused:
-            client.videos.remix(finished.id, prompt="a blue ball bouncing on grass")
-        assert refused.value.code == "unsupported_task"
-        pytest.skip("KinemaPipeline.__call__ has no video= argument yet (the server refuses remixes with 400)")
     remix = client.videos.remix(finished.id, prompt="a blue ball bouncing on grass")
     assert remix.remixed_from_video_id == finished.id and remix.status == "queued"
     done = wait(client, remix.id)
@@ -222,10 +208,6 @@ def test_edit_and_extend_take_an_uploaded_clip_fitted_to_the_model(client, http,
 
 
 def test_extend_continues_a_completed_video(client, http, finished, tmp_path) -> None:
-    if not pipeline_has("extend"):
-        response = http.post(f"/v1/videos/{finished.id}/extend", json={"prompt": "it keeps bouncing"})
-        assert response.status_code == 400 and response.json()["error"]["code"] == "unsupported_task"
-        pytest.skip("KinemaPipeline.__call__ has no extend= argument yet (the server refuses extensions with 400)")
     response = http.post(f"/v1/videos/{finished.id}/extend", json={"prompt": "it keeps bouncing", "seconds": "2"})
     assert response.status_code == 200, response.text
     done = wait(client, response.json()["id"])
@@ -244,10 +226,6 @@ def test_extend_continues_a_completed_video(client, http, finished, tmp_path) ->
 def test_input_reference_image_starts_the_video(client, http, tmp_path) -> None:
     upload = ("first.png", png_bytes(48, 24), "image/png")
     data_url = "data:image/png;base64," + base64.b64encode(png_bytes(16, 16)).decode()
-    if not pipeline_has("image"):
-        with pytest.raises(openai.BadRequestError, match="no image= argument"):
-            client.videos.create(prompt="a red ball", size="32x16", seconds="2", input_reference=upload)
-        pytest.skip("KinemaPipeline.__call__ has no image= argument yet (the server refuses input_reference with 400)")
     video = client.videos.create(prompt="a red ball", size="32x16", seconds="2", input_reference=upload)
     done = wait(client, video.id)
     assert done.status == "completed", done.error
@@ -416,7 +394,7 @@ def test_models_describe_what_the_served_model_accepts(client) -> None:
     assert (model.id, model.object) == ("kinema-tiny", "model")
     assert model.sizes == ["16x16", "32x16", "16x32"] and model.seconds == ["2", "4", "8", "12"]
     assert (model.default_size, model.default_seconds, model.fps) == ("16x16", "4", 8.0)
-    assert "generate" in model.tasks
+    assert model.tasks == ["extend", "generate", "image", "remix"]
     assert client.models.retrieve("kinema-tiny").id == "kinema-tiny"
     with pytest.raises(openai.NotFoundError, match="serves 'kinema-tiny'"):
         client.models.retrieve("sora-2")

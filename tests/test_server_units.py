@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from kinema.server.auth import bearer_token, is_protected, key_is_valid
-from kinema.server.catalog import ModelCatalog, supported_tasks
+from kinema.server.catalog import ModelCatalog
 from kinema.server.errors import APIError
 from kinema.server import files
 from kinema.server.files import JobFiles, decode_clip, decode_image, fit_clip, new_video_id
@@ -179,17 +179,6 @@ def test_extensions_add_lengths_up_to_the_longest_clip() -> None:
     assert CATALOG.extended_seconds("4", "2") == "6"
     with pytest.raises(APIError, match="up to 6 s"):
         CATALOG.extended_seconds("4", "4")
-
-
-def test_supported_tasks_follow_the_pipeline_signature() -> None:
-    def text_only(prompt, num_frames=17, callback=None): ...
-
-    def everything(prompt, image=None, video=None, strength=None, extend=None): ...
-
-    assert supported_tasks(text_only) == {"generate"}
-    assert supported_tasks(everything) == {"generate", "image", "remix", "extend"}
-    with pytest.raises(APIError, match="no image= argument"):
-        ModelCatalog("m", 8, ((16, 16),), (17,)).check_task("image", "input_reference")
 
 
 # ---------------------------------------------------------------------------- policies, files, auth

@@ -153,11 +153,11 @@ def build_app(args: argparse.Namespace, settings: Any) -> tuple[Any, str]:
 def load_catalog(folder: Path) -> Any:
     """What the model folder accepts, from its config.json: the API process loads no weights."""
     from kinema.config import read_config
-    from kinema.pipeline import KinemaPipeline, PipelineConfig
-    from kinema.server.catalog import ModelCatalog, supported_tasks
+    from kinema.pipeline import PipelineConfig
+    from kinema.server.catalog import ModelCatalog
 
     config = read_config(PipelineConfig, folder / "config.json")
-    return ModelCatalog.from_config(config, tasks=supported_tasks(KinemaPipeline.__call__))
+    return ModelCatalog.from_config(config)
 
 
 def prompt_policy(blocklist: str | None, classifier: str | None) -> Any:

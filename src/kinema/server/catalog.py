@@ -13,10 +13,8 @@ hosted API works unchanged; the video object reports the size actually rendered.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +26,6 @@ _SIZE = re.compile(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*")
 OPENAI_SIZES = frozenset({(1280, 720), (720, 1280), (1792, 1024), (1024, 1792)})  # (width, height)
 OPENAI_SECONDS = (4, 8, 12)
 FRAMES_PER_LATENT = 4  # the VAE's time compression: a chained clip has 1 + 4k frames
-# Each task beyond text-to-video and the pipeline keyword argument it needs.
-TASK_ARGUMENTS = {"image": "image", "remix": "video", "extend": "extend"}
-TASK_NAMES = {"image": "image-to-video (input_reference)", "remix": "remix (video-to-video)", "extend": "extension"}
 
 
 def format_seconds(seconds: float) -> str:
@@ -47,15 +42,13 @@ class ModelCatalog:
     sizes: tuple[tuple[int, int], ...]
     frame_counts: tuple[int, ...]
     max_frames: int | None = None  # the longest clip extensions may build; None: no limit
-    tasks: frozenset[str] = frozenset({"generate"})  # what the pipeline can do: see supported_tasks
 
     @classmethod
-    def from_config(cls, config: Any, *, tasks: frozenset[str] = frozenset({"generate"})) -> ModelCatalog:
+    def from_config(cls, config: Any) -> ModelCatalog:
         """Read a PipelineConfig (any object with name, fps, sizes, frame_counts, optionally max_frames)."""
         max_frames = getattr(config, "max_frames", None)
         catalog = cls(str(config.name), float(config.fps), tuple(tuple(size) for size in config.sizes),
-                      tuple(int(count) for count in config.frame_counts), int(max_frames) if max_frames else None,
-                      frozenset(tasks))
+                      tuple(int(count) for count in config.frame_counts), int(max_frames) if max_frames else None)
         if not catalog.durations():
             raise ValueError(f"model {catalog.model!r} supports only one-frame clips {catalog.frame_counts}; "
                              "the Videos API needs a frame count above 1")
@@ -144,13 +137,6 @@ class ModelCatalog:
                                        f"model {self.model!r} builds clips up to {longest} s", code="invalid_seconds")
         return total
 
-    def check_task(self, task: str, param: str) -> None:
-        """400 when the served pipeline has no argument for this task (an older Kinema library)."""
-        if task not in self.tasks:
-            raise invalid_value(param, f"this server's pipeline cannot do {TASK_NAMES.get(task, task)}: its "
-                                       f"KinemaPipeline has no {TASK_ARGUMENTS.get(task, task)}= argument; "
-                                       "upgrade Kinema", code="unsupported_task")
-
     # ------------------------------------------------------------------ model name
 
     def check_model(self, name: object) -> str:
@@ -159,9 +145,3 @@ class ModelCatalog:
             return self.model
         raise invalid_value("model", f"this server serves model {self.model!r}; omit model or pass {self.model!r}; "
                                      f"got {name!r}", code="invalid_model")
-
-
-def supported_tasks(pipeline_call: Callable[..., Any]) -> frozenset[str]:
-    """The tasks a pipeline's __call__ accepts arguments for; text-to-video always."""
-    parameters = inspect.signature(pipeline_call).parameters
-    return frozenset({"generate"} | {task for task, argument in TASK_ARGUMENTS.items() if argument in parameters})

@@ -9,13 +9,13 @@ typo is never silently ignored.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinema.server.catalog import ModelCatalog
 from kinema.server.characters import Character
-from kinema.server.jobs import FAILED, Job
+from kinema.server.jobs import FAILED, Job, Task
 
 MAX_PROMPT_CHARS = 4000
 Prompt = Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="What the video shows.")
@@ -209,4 +209,4 @@ def model_object(catalog: ModelCatalog, created: int) -> Model:
     """The served model as GET /v1/models describes it."""
     return Model(id=catalog.model, created=created, sizes=catalog.size_names(), seconds=list(catalog.durations()),
                  default_size=catalog.size_names()[0], default_seconds=catalog.default_seconds(), fps=catalog.fps,
-                 tasks=sorted(catalog.tasks))
+                 tasks=sorted(get_args(Task)))

@@ -78,14 +78,12 @@ class VideoService:
         body = self._cast(body)
         image = self._reference_image(body.input_reference, upload, width=width, height=height)
         task: Task = "image" if image is not None else "generate"
-        self.catalog.check_task(task, "input_reference")
         job = self._new_job(body, task=task, model=model, width=width, height=height, seconds=seconds,
                             num_frames=num_frames)
         return self._enqueue(job, image)
 
     def remix(self, source_id: str, body: RemixBody) -> Job:
         """Queue a video-to-video edit of a completed video with a new prompt (same size and length)."""
-        self.catalog.check_task("remix", "video_id")
         source = self._completed_source(source_id, "remixing it")
         if source.seconds not in self.catalog.trained_durations():
             raise invalid_value("video_id", f"a remix edits videos of {' or '.join(self.catalog.trained_durations())} s "
@@ -101,7 +99,6 @@ class VideoService:
 
     def extend(self, source_id: str, body: ExtendBody) -> Job:
         """Queue a continuation of a completed video; the result is the source plus the new segment."""
-        self.catalog.check_task("extend", "video_id")
         source = self._completed_source(source_id, "extending it")
         added, num_frames = self.catalog.parse_seconds(body.seconds)
         total = self.catalog.extended_seconds(source.seconds, added)
@@ -114,7 +111,6 @@ class VideoService:
 
     def remix_clip(self, clip: bytes, body: RemixBody) -> Job:
         """Queue a video-to-video edit of an uploaded clip (the SDK's videos.edit with a file)."""
-        self.catalog.check_task("remix", "video")
         frames, (height, width), seconds = self._uploaded_source(clip, self.catalog.trained_durations())
         self._check_options(body)
         self._check_prompt(body.prompt)
@@ -125,7 +121,6 @@ class VideoService:
 
     def extend_clip(self, clip: bytes, body: ExtendBody) -> Job:
         """Queue a continuation of an uploaded clip (the SDK's videos.extend with a file)."""
-        self.catalog.check_task("extend", "video")
         frames, (height, width), source_seconds = self._uploaded_source(clip, self.catalog.durations())
         added, num_frames = self.catalog.parse_seconds(body.seconds)
         total = self.catalog.extended_seconds(source_seconds, added)

@@ -115,13 +115,13 @@ def _run_worker(model_dir: Path, settings: ServerSettings, keys_dir: Path | None
     signal.signal(signal.SIGTERM, lambda number, frame: stopping.set())
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from kinema.pipeline import KinemaPipeline, resolve_device
-    from kinema.server.catalog import ModelCatalog, supported_tasks
+    from kinema.server.catalog import ModelCatalog
     from kinema.server.files import JobFiles
     from kinema.server.sqlite_store import SQLiteJobStore
     from kinema.server.worker import Worker
 
     pipeline = KinemaPipeline.from_pretrained(model_dir).to(resolve_device(settings.device))
-    catalog = ModelCatalog.from_config(pipeline.config, tasks=supported_tasks(pipeline.__call__))
+    catalog = ModelCatalog.from_config(pipeline.config)
     store = SQLiteJobStore(settings.database_path)
     worker = Worker(pipeline, store, JobFiles(settings.data_dir), catalog, settings, sign=_signer(keys_dir))
     worker.start()

@@ -161,12 +161,6 @@
     fillSelect($("size"), sizes, model.default_size || sizes[0], describeSize);
     fillSelect($("seconds"), seconds, String(model.default_seconds || "4"), (value) => `${value} seconds`);
     $("model-name").textContent = model.id ? `Model: ${model.id}.` : "";
-    $("image-field").hidden = Array.isArray(model.tasks) && !model.tasks.includes("image");
-  }
-
-  function canRemix() {
-    const tasks = state.model && state.model.tasks;
-    return !Array.isArray(tasks) || tasks.includes("remix");
   }
 
   // ---------------------------------------------------------------- gallery cards
@@ -242,7 +236,7 @@
       link.href = source;
       link.download = `${video.id}.mp4`;
       link.hidden = false;
-      card.querySelector(".remix-toggle").hidden = !canRemix();
+      card.querySelector(".remix-toggle").hidden = false;
       player.play().catch(() => {}); // autoplay may be refused; the controls remain
     } catch (error) {
       card.querySelector(".card-error").textContent = error.message;
