@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kinema.world.prompts import complete_scene, describe_unknown, parse_prompt, tokenize
+from kinema.world.prompt_words import tokenize
+from kinema.world.prompts import complete_scene, describe_unknown, parse_prompt
 from kinema.world.spec import Attributes, SceneAttributes
 
 

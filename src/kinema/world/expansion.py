@@ -25,7 +25,8 @@ import numpy as np
 
 from kinema.world.captions import canonical_caption
 from kinema.world.heldout import is_heldout
-from kinema.world.prompts import parse_prompt, tokenize
+from kinema.world.prompt_words import tokenize
+from kinema.world.prompts import parse_prompt
 from kinema.world.sampling import WorldDistribution, pick
 from kinema.world.spelling import correct_spelling
 from kinema.world.spec import (

@@ -16,16 +16,14 @@ reported, so a user sees what the world model cannot do ("not understood: dragon
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from kinema.world.prompt_groups import NounGroup
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
+from kinema.world.prompt_words import read_words
 from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     DESTINATION_PREPOSITIONS,
-    LEXICON,
-    LONGEST_PHRASE,
     NOUN_KINDS,
     PLACE_PREPOSITIONS,
     PRENOMINAL_KINDS,
@@ -36,30 +34,7 @@ from kinema.world.vocabulary import (
     Word,
 )
 
-_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
 _OBJECT_COLOURS = f"objects are {', '.join(COLOURS)}"  # the hint after a colour no object has
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case words and sentence punctuation; apostrophes vanish ("doesn't" -> "doesnt")."""
-    return _TOKEN.findall(text.lower().replace("'", "").replace("\u2019", ""))
-
-
-def _lex(tokens: list[str]) -> list[tuple[str, Word | None]]:
-    """Greedy longest-match of set phrases; unrecognised words come back with None."""
-    out: list[tuple[str, Word | None]] = []
-    i = 0
-    while i < len(tokens):
-        for length in range(min(LONGEST_PHRASE, len(tokens) - i), 0, -1):
-            key = tuple(tokens[i : i + length])
-            if key in LEXICON:
-                out.append((" ".join(key), LEXICON[key]))
-                i += length
-                break
-        else:
-            out.append((tokens[i], None))
-            i += 1
-    return out
 
 
 class _Reader:
@@ -548,46 +523,12 @@ def parse_prompt(text: str) -> SceneAttributes:
     """The attributes a free-text prompt mentions; everything it leaves open stays None."""
     if not isinstance(text, str):
         raise ValueError(f"prompt must be a string; got {type(text).__name__}")
-    words = _toys_as_nouns(_labels_dropped(_lex(tokenize(text))))
+    words = read_words(text)
     reader = _Reader()
     for index, (surface, word) in enumerate(words):
         following = words[index + 1][1] if index + 1 < len(words) else None
         reader.feed(surface, word, following, _before_noun(words, index))
     return reader.result()
-
-
-def _labels_dropped(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """Drop a generic noun that labels the shape after it ("shape: triangle", "object=ball"): one object, not two."""
-    out: list[tuple[str, Word | None]] = []
-    for index, (surface, word) in enumerate(words):
-        label = out[-1][1] if out else None
-        if word is not None and word.kind == "shape" and label is not None and label.kind == "generic":
-            out.pop()
-        elif surface == ":" and label is not None and label.kind == "generic" and index + 1 < len(words):
-            after = words[index + 1][1]
-            if after is not None and after.kind == "shape":
-                continue  # the colon goes too; the generic noun goes with the shape
-        out.append((surface, word))
-    return out
-
-
-def _toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """"top" where a noun stands ("a spinning top", "the red top") is a toy the world lacks, not the direction up.
-
-    It is a noun after a count ("a", "two") or after "the" with modifiers between; "to the top" stays up.
-    """
-    out = list(words)
-    for index, (surface, word) in enumerate(words):
-        if surface not in ("top", "tops") or word is None or word.kind != "direction":
-            continue
-        start = index
-        modifiers = PRENOMINAL_KINDS - {"direction"}
-        while start > 0 and (words[start - 1][1] is None or words[start - 1][1].kind in modifiers):
-            start -= 1
-        opener, opener_word = words[start - 1] if start > 0 else ("", None)
-        if opener_word is not None and opener_word.kind == "count" or opener == "the" and start < index:
-            out[index] = (surface, None)
-    return out
 
 
 def _before_noun(words: list[tuple[str, Word | None]], index: int) -> bool:

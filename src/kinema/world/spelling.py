@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from kinema.world.prompts import tokenize
+from kinema.world.prompt_words import tokenize
 from kinema.world.vocabulary import known_words
 
 MIN_LENGTH = 4  # shorter words have too many neighbours ("cat", "car", "bat") to guess from
