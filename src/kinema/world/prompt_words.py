@@ -12,6 +12,7 @@ import re
 from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, PRENOMINAL_KINDS, Word
 
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+_MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # what may stand between "a"/"the" and a toy's name
 
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
@@ -66,10 +67,10 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
         if surface not in ("top", "tops") or word is None or word.kind != "direction":
             continue
         start = index
-        modifiers = PRENOMINAL_KINDS - {"direction"}
-        while start > 0 and (words[start - 1][1] is None or words[start - 1][1].kind in modifiers):
+        while start > 0 and (words[start - 1][1] is None or words[start - 1][1].kind in _MODIFIERS):
             start -= 1
         opener, opener_word = words[start - 1] if start > 0 else ("", None)
-        if opener_word is not None and opener_word.kind == "count" or opener == "the" and start < index:
+        after_count = opener_word is not None and opener_word.kind == "count"
+        if after_count or (opener == "the" and start < index):
             out[index] = (surface, None)
     return out
