@@ -258,6 +258,12 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # Key-value prompts: the keys are not objects ("shape: triangle" is one triangle).
     ("colour: red, shape: triangle, direction: left", scene(obj("triangle", "red", motion="left"))),
     ("object=ball direction=left background=night", scene(obj("circle", motion="left"), background="night")),
+    # "a ... one" after a noun is another of the same shape; "down a hill" is a path, not a second object.
+    ("a large red ball and a small one", scene(obj("circle", "red", "large"), obj("circle", size="small"))),
+    ("a ball rolls down a hill", scene(obj("circle", motion="down"), unknown=("hill",))),
+    # Contracted negations negate: no rain, and no blue object.
+    ("it isn't raining", scene(weather="none")),
+    ("a red ball which isn't blue", scene(obj("circle", "red"), unknown=("isnt blue",))),
 ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ class NounGroup:
     generic: bool = False
     diagonal: bool = False  # "moving diagonally": a one-axis direction gains the other
     saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
-    placed: bool = False  # the count follows a preposition ("on a table"): a place, not a subject
+    placed: bool = False  # the count follows a preposition or direction ("on a table", "down a hill"): not a subject
     across: bool = False  # "moving across the screen": with no direction named, it goes right
     definite: bool = False  # "the ball": may name an object read before ("a ball and a star; the ball moves left")
 

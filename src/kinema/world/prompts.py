@@ -209,8 +209,14 @@ class _Reader:
             if member is not None:
                 self.member = member
                 return
+        if text == "one" and self.pending.count is not None and self.pending.has_attributes():
+            if self.pending.shape is None and self.groups:
+                self.pending.shape = self.groups[-1].shape  # "a big red ball and a small one": another ball
+            return
         self.pending.count = max(self.pending.count or 0, int(word.value))  # type: ignore[arg-type]
-        self.pending.placed = bool(self.recent) and self.recent[-1] in PREPOSITIONS
+        # "on a table", "down a hill": a place or a path, not a subject
+        after_path = self.previous_kind == "direction" and self._adjacent()
+        self.pending.placed = bool(self.recent) and (self.recent[-1] in PREPOSITIONS or after_path)
 
     def _on_colour(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):

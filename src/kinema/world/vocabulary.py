@@ -195,7 +195,7 @@ STATIC_CAMERA_PHRASES: tuple[str, ...] = (
 )  # fmt: skip
 # A negated scene word switches that part off ("no rain", "without a wall"); a negated object word
 # ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
-NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor")
+NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor", "isnt", "arent", "wasnt", "werent")
 BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
 # Prepositions that make the "a" after them a place, not a new object ("rolling on a table").
 PREPOSITIONS: frozenset[str] = frozenset(
