@@ -14,6 +14,7 @@ def obj(shape=None, colour=None, size=None, motion=None, speed=None) -> Attribut
 
 
 OBJECT_COLOURS = "objects are red, orange, yellow, green, cyan, blue, purple, pink"
+PLACE = "the world picks where objects start"
 
 
 def scene(*objects: Attributes, unknown: tuple[str, ...] = (), **scene_fields) -> SceneAttributes:
@@ -164,11 +165,11 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball on a table moving left", scene(obj("circle", motion="left"), unknown=("table",))),
     # A place in the frame is reported; "from" names where the motion starts.
     ("a red ball on the left",
-     scene(obj("circle", "red"), unknown=("on the left (the world picks where objects start)",))),
+     scene(obj("circle", "red"), unknown=(f"on the left ({PLACE})",))),
     ("a star in the bottom right corner spinning",
-     scene(obj("star", motion="spin"), unknown=("in the bottom right (the world picks where objects start)",))),
+     scene(obj("star", motion="spin"), unknown=(f"in the bottom right ({PLACE})",))),
     ("a red ball on top of a blue square",
-     scene(obj("circle", "red"), obj("square", "blue"), unknown=("on top of (the world picks where objects start)",))),
+     scene(obj("circle", "red"), obj("square", "blue"), unknown=(f"on top of ({PLACE})",))),
     ("the ball moves to the left side of the screen", scene(obj("circle", motion="left"))),
     # What the world does anyway is not reported; slow motion is slow.
     ("three balls of different colours bouncing", scene(*[obj("circle", motion="bounce")] * 3)),
@@ -264,6 +265,14 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # Contracted negations negate: no rain, and no blue object.
     ("it isn't raining", scene(weather="none")),
     ("a red ball which isn't blue", scene(obj("circle", "red"), unknown=("isnt blue",))),
+    # A direction between "the" and a noun is where an object is (reported); after a plural it picks a member.
+    ("the top ball moves left", scene(obj("circle", motion="left"), unknown=(f"the top ({PLACE})",))),
+    ("two balls: the left ball moves up and the right one moves down",
+     scene(obj("circle", motion="up"), obj("circle", motion="down"),
+           unknown=(f"the left ({PLACE})", f"the right ({PLACE})"))),
+    ("the top left red star spins", scene(obj("star", "red", motion="spin"), unknown=(f"the top left ({PLACE})",))),
+    ("a ball rolls toward the top left corner", scene(obj("circle", motion="up-left"))),
+    ("two balls, one moves up and one moves down", scene(obj("circle", motion="up"), obj("circle", motion="down"))),
 ]  # fmt: skip
 
 

@@ -1,15 +1,16 @@
-"""Prompt text to the words the reader takes in: tokens, set phrases, and two corrections of what they mean.
+"""Prompt text to the words the reader takes in: tokens, set phrases, and three corrections of what they mean.
 
-`lex` matches the vocabulary's set phrases greedily; `labels_dropped` and `toys_as_nouns` then
-fix readings a word-by-word pass would get wrong ("shape: triangle" is one object; "a spinning
-top" is a toy, not the direction up).
+`lex` matches the vocabulary's set phrases greedily; `labels_dropped`, `toys_as_nouns` and
+`places_before_nouns` then fix readings a word-by-word pass would get wrong ("shape: triangle" is
+one object; "a spinning top" is a toy, not the direction up; "the left ball" is where a ball is,
+not where it goes).
 """
 
 from __future__ import annotations
 
 import re
 
-from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, PRENOMINAL_KINDS, Word
+from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMINAL_KINDS, Word
 
 _TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # what may stand between "a"/"the" and a toy's name
@@ -17,7 +18,7 @@ _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # what may stand between "a"/"the
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
-    return toys_as_nouns(labels_dropped(lex(tokenize(text))))
+    return places_before_nouns(toys_as_nouns(labels_dropped(lex(tokenize(text)))))
 
 
 def tokenize(text: str) -> list[str]:
@@ -74,3 +75,38 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
         if after_count or (opener == "the" and start < index):
             out[index] = (surface, None)
     return out
+
+
+def places_before_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """Directions between "the" and a noun ("the left ball", "the top left one") name a place, not a motion.
+
+    The run of directions becomes one word of kind "place"; modifiers may stand between it and
+    the noun ("the left red ball"); "to the top" and "the ball moves left" are left alone.
+    """
+    out: list[tuple[str, Word | None]] = []
+    index = 0
+    while index < len(words):
+        end = index
+        while end < len(words) and _is_direction_adjective(words[end][1]):
+            end += 1
+        if end > index and out and out[-1][0] == "the" and _noun_follows(words, end):
+            out.append((" ".join(surface for surface, _ in words[index:end]), Word("place")))
+            index = end
+        else:
+            out.append(words[index])
+            index += 1
+    return out
+
+
+def _is_direction_adjective(word: Word | None) -> bool:
+    return word is not None and word.kind == "direction" and not word.verb
+
+
+def _noun_follows(words: list[tuple[str, Word | None]], start: int) -> bool:
+    """Whether words[start:] opens with modifiers ending in a noun, or "one" ("the left one")."""
+    for surface, word in words[start:]:
+        if surface in ("one", "ones") or (word is not None and word.kind in NOUN_KINDS):
+            return True
+        if word is None or word.kind not in _MODIFIERS:
+            return False
+    return False

@@ -79,7 +79,8 @@ class _Reader:
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
         self._read(text, word, following, before_noun)
-        self.recent = [*self.recent[-1:], text]
+        if word is None or word.kind != "place":  # "the left ball" still reads as "the ball"
+            self.recent = [*self.recent[-1:], text]
 
     def _read(self, text: str, word: Word | None, following: Word | None, before_noun: bool) -> None:
         kind = word.kind if word is not None else "unknown"
@@ -204,7 +205,9 @@ class _Reader:
         self.postposed = None
         if self.pending.saw_unknown and not self.pending.has_attributes():
             self.pending = NounGroup()  # "two cats and a ball": the two went to the cats, not the ball
-        if text == "one" and following is not None and following.kind in ("colour", "size", "shape_adj"):
+        if text == "one" and self.previous_kind == "place":
+            return  # "the left one": the place picked the object
+        if text == "one" and following is not None and following.kind not in NOUN_KINDS:
             member = self._next_member()
             if member is not None:
                 self.member = member
@@ -432,6 +435,13 @@ class _Reader:
         self.place = len(self.unknown)
         self.unknown.append(f"{self._preposition()} the {text} (the world picks where objects start)")
         return True
+
+    def _on_place(self, text: str, word: Word, following: Word | None) -> None:
+        """'the left ball': a place, which the world picks (reported); like 'the first', it may pick a member."""
+        self.unknown.append(f"the {text} (the world picks where objects start)")
+        member = self._next_member()
+        if member is not None:
+            self.member = member
 
     def _on_ordinal(self, text: str, word: Word, following: Word | None) -> None:
         member = self._next_member()
