@@ -273,6 +273,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("the top left red star spins", scene(obj("star", "red", motion="spin"), unknown=(f"the top left ({PLACE})",))),
     ("a ball rolls toward the top left corner", scene(obj("circle", motion="up-left"))),
     ("two balls, one moves up and one moves down", scene(obj("circle", motion="up"), obj("circle", motion="down"))),
+    ("a square sliding along the bottom", scene(obj("square"), unknown=(f"along the bottom ({PLACE})",))),
 ]  # fmt: skip
 
 
