@@ -202,8 +202,8 @@ PREPOSITIONS: frozenset[str] = frozenset(
     """in on at to into onto over under across through behind beside near around along beneath below above
     against from past inside within toward towards""".split()
 )
-# "on the left", "at the top", "along the bottom": a place in the frame, which the world does not choose (an object
-# starts where its motion needs). "from the left" is the opposite motion: it heads right.
+# "on the left", "at the top", "along the bottom": a place in the frame, which the world does not
+# choose (an object starts where its motion needs). "from the left" is the opposite motion: it heads right.
 PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in", "along")
 SOURCE_PREPOSITIONS: tuple[str, ...] = ("from",)
 # "left to right": a direction after one of these, opposite to the one before it, is where the motion goes.
