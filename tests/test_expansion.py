@@ -344,6 +344,11 @@ def test_different_seeds_and_prompts_give_different_fills() -> None:
         ("a beautiful cinematic red ball", ("beautiful", "cinematic")),
         ("a red kite soaring left over a meadow", ("kite", "soaring")),
         ("a ball whooshing right in 4k", ("whooshing", "4k")),
+        # Words in other scripts and emoji are words the world lacks, not nothing.
+        ("a crème ball 🎈 moving left", ("crème", "🎈")),
+        ("一个红色的球", ("一个红色的球",)),
+        ("a red ball on a blue background",
+         ("blue (backgrounds are gray, beige, white, charcoal, sky, grass, night, stripes)",)),
     ],
 )
 def test_unknown_words_are_reported(prompt: str, unknown: tuple[str, ...]) -> None:
@@ -388,7 +393,7 @@ def test_what_the_world_cannot_show_is_reported_not_dropped() -> None:
     assert crowd.unknown == ("4 objects (a scene holds at most 3)",)
 
 
-@pytest.mark.parametrize("prompt", ["", "   ", "\n\t", " ... !? "])
+@pytest.mark.parametrize("prompt", ["", "   ", "\n\t", " ... !? ", "。，"])
 def test_empty_prompt_is_rejected_with_a_clear_message(prompt: str) -> None:
     with pytest.raises(ValueError, match=r"prompt is empty .*describe a scene, e.g. 'a red ball bouncing on grass'"):
         expand_prompt(prompt)

@@ -9,10 +9,13 @@ not where it goes).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMINAL_KINDS, Word
 
-_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+# Words (any script), sentence punctuation, and runs of other non-ASCII symbols (emoji), which are
+# reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
+_TOKEN = re.compile(r"[^\W_]+|[.,;:!?]|[^\x00-\x7f\w\s]+")
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # what may stand between "a"/"the" and a toy's name
 
 
@@ -22,8 +25,13 @@ def read_words(text: str) -> list[tuple[str, Word | None]]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case words and sentence punctuation; apostrophes vanish ("doesn't" -> "doesnt")."""
-    return _TOKEN.findall(text.lower().replace("'", "").replace("\u2019", ""))
+    """Lower-case words, sentence punctuation and symbols; apostrophes vanish ("doesn't" -> "doesnt")."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("'", "").replace("\u2019", "")  # "，" -> ","
+    return [token for token in _TOKEN.findall(text) if token.isascii() or not _is_punctuation(token)]
+
+
+def _is_punctuation(token: str) -> bool:
+    return all(unicodedata.category(character).startswith("P") for character in token)
 
 
 def lex(tokens: list[str]) -> list[tuple[str, Word | None]]:

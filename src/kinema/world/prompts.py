@@ -21,7 +21,7 @@ from dataclasses import replace
 from kinema.world.prompt_groups import NounGroup
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.prompt_words import read_words
-from kinema.world.spec import COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
+from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     DESTINATION_PREPOSITIONS,
     NOUN_KINDS,
@@ -35,6 +35,7 @@ from kinema.world.vocabulary import (
 )
 
 _OBJECT_COLOURS = f"objects are {', '.join(COLOURS)}"  # the hint after a colour no object has
+_BACKGROUNDS = f"backgrounds are {', '.join(BACKGROUNDS)}"  # the hint after a background the world lacks
 
 
 class _Reader:
@@ -225,7 +226,7 @@ class _Reader:
         if following is not None and following.kind in ("background", "occluder"):
             return  # "blue sky", "green lawn", "red wall": describes the scene, not an object
         if following is not None and following.kind == "bg_noun":
-            self.unknown.append(text)  # the world has no coloured plain backgrounds
+            self.unknown.append(f"{text} ({_BACKGROUNDS})")  # the world has no coloured plain backgrounds
             return
         target = self._adjective_target()
         if target is self.member:
