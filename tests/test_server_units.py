@@ -165,6 +165,9 @@ def test_catalog_maps_seconds_to_frames_and_lists_what_is_allowed() -> None:
     # OpenAI's sizes mean the nearest aspect ratio; any other unsupported size is refused.
     assert CATALOG.parse_size("1280x720") == CATALOG.parse_size("1792x1024") == (16, 32)
     assert CATALOG.parse_size("720x1280") == (16, 16)  # no portrait size here: square is nearest
+    # No size: OpenAI's default, portrait 720x1280, means the model's size nearest it.
+    shipped_sizes = ModelCatalog("world", 8.0, ((48, 80), (64, 64), (80, 48)), (1, 17, 33))
+    assert shipped_sizes.parse_size(None) == (80, 48) and CATALOG.parse_size(None) == (16, 16)
     with pytest.raises(APIError, match="choose one of 16x16, 32x16"):
         CATALOG.parse_size("640x480")
     with pytest.raises(APIError, match="WIDTHxHEIGHT"):

@@ -33,7 +33,8 @@ survive restarts. Outputs (MP4, thumbnail, spritesheet) live in --data-dir/video
 
 Sizes and durations are the model's own (a request for another gets a 400 listing them); a clip of
 N frames lasts (N - 1) / fps seconds. OpenAI's sizes (1280x720, ...) mean the model's size nearest
-their aspect ratio, and its lengths "8" and "12" are made by chained extension. With --api-key
+their aspect ratio (a request without a size gets portrait, as from OpenAI), and its lengths "8"
+and "12" are made by chained extension. With --api-key
 (or --api-keys-file, or $KINEMA_API_KEY) every route but GET /health and the web page needs
 `Authorization: Bearer KEY`. Every MP4 carries a C2PA manifest signed with the keys in --keys
 (default DATA_DIR/keys, created on first start)."""

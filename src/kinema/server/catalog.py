@@ -24,8 +24,15 @@ from kinema.server.errors import invalid_value
 OPENAI_MODEL_ALIASES = frozenset({"sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-pro-2025-10-06", "sora-2-2025-12-08"})
 _SIZE = re.compile(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*")
 OPENAI_SIZES = frozenset({(1280, 720), (720, 1280), (1792, 1024), (1024, 1792)})  # (width, height)
+OPENAI_DEFAULT_SIZE = (720, 1280)  # (width, height): the hosted API's portrait default
 OPENAI_SECONDS = (4, 8, 12)
 FRAMES_PER_LATENT = 4  # the VAE's time compression: a chained clip has 1 + 4k frames
+
+
+def size_name(size: tuple[int, int]) -> str:
+    """A (height, width) size as the API writes it: "WIDTHxHEIGHT"."""
+    height, width = size
+    return f"{width}x{height}"
 
 
 def format_seconds(seconds: float) -> str:
@@ -57,13 +64,17 @@ class ModelCatalog:
     # ------------------------------------------------------------------ sizes
 
     def size_names(self) -> list[str]:
-        """Every supported size as "WIDTHxHEIGHT", in the model's order (the first is the default)."""
-        return [f"{width}x{height}" for height, width in self.sizes]
+        """Every supported size as "WIDTHxHEIGHT", in the model's order."""
+        return [size_name(size) for size in self.sizes]
+
+    def default_size(self) -> tuple[int, int]:
+        """The size nearest OpenAI's default (portrait 720x1280), so a request without one gets the same shape."""
+        return self.nearest_size(*OPENAI_DEFAULT_SIZE)
 
     def parse_size(self, text: object, *, param: str = "size") -> tuple[int, int]:
-        """(height, width) of a supported "WIDTHxHEIGHT" string; the first size when None."""
+        """(height, width) of a supported "WIDTHxHEIGHT" string; `default_size()` when None."""
         if text is None:
-            return self.sizes[0]
+            return self.default_size()
         match = _SIZE.fullmatch(str(text))
         allowed = ", ".join(self.size_names())
         if match is None:

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kinema.server.catalog import ModelCatalog
+from kinema.server.catalog import ModelCatalog, size_name
 from kinema.server.characters import Character
 from kinema.server.jobs import FAILED, Job, Task
 
@@ -208,5 +208,5 @@ def video_list(page_jobs: list[Job], has_more: bool) -> VideoList:
 def model_object(catalog: ModelCatalog, created: int) -> Model:
     """The served model as GET /v1/models describes it."""
     return Model(id=catalog.model, created=created, sizes=catalog.size_names(), seconds=list(catalog.durations()),
-                 default_size=catalog.size_names()[0], default_seconds=catalog.default_seconds(), fps=catalog.fps,
+                 default_size=size_name(catalog.default_size()), default_seconds=catalog.default_seconds(), fps=catalog.fps,
                  tasks=sorted(get_args(Task)))
