@@ -69,6 +69,25 @@ def test_output_type_pil_gives_each_video_as_pil_images(pipe, tmp_path) -> None:
     assert read_video(path)[0].shape == (17, 16, 32, 3)
 
 
+def test_output_type_pt_is_diffusers_float_layout(pipe) -> None:
+    arrays = pipe("a blue star spinning", num_frames=17, height=16, width=32, seed=3)
+    tensors = pipe("a blue star spinning", num_frames=17, height=16, width=32, seed=3, output_type="pt")
+    assert tensors.frames.shape == (1, 17, 3, 16, 32) and tensors.frames.dtype == torch.float32
+    assert torch.equal(tensors.frames, torch.from_numpy(arrays.frames).permute(0, 1, 4, 2, 3) / 255)
+
+
+def test_a_list_of_prompts_is_one_batch_of_videos_per_prompt(pipe) -> None:
+    prompts = ["a red ball moving left", "a green square at night"]
+    batch = pipe(prompts, negative_prompt=["", "a star"], num_frames=17, height=16, width=16, seed=4, num_videos=2)
+    assert batch.frames.shape[0] == 4
+    assert [(m["prompt"], m["negative_prompt"], m["seed"]) for m in batch.metadata] == [
+        (prompts[0], "", 4), (prompts[0], "", 5), (prompts[1], "a star", 6), (prompts[1], "a star", 7)]
+    # Each video is the one its prompt and seed make alone (text padded to the batch: a rounding apart).
+    alone = pipe(prompts[1], negative_prompt="a star", num_frames=17, height=16, width=16, seed=6, num_videos=2)
+    assert torch.allclose(batch.latents[2:], alone.latents, atol=1e-4)
+    assert not torch.allclose(batch.latents[:2], alone.latents, atol=1e-2)
+
+
 def test_guidance_and_prompt_change_the_result(pipe) -> None:
     base = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=1.0).latents
     guided = pipe("a red ball", num_frames=17, height=16, width=16, seed=3, guidance_scale=4.0).latents
@@ -148,10 +167,12 @@ def test_edit_guidance_guides_edits_only(text_encoder, tiny_vae_folder) -> None:
         ({"guidance_scale": -1.0}, "guidance_scale"),
         ({"num_videos": 0}, "num_videos"),
         ({"prompt": ""}, "non-empty"),
-        ({"prompt": ["a ball", "a star"]}, "once per prompt"),
+        ({"prompt": []}, "non-empty list"),
+        ({"prompt": ["a ball", ""]}, "every prompt must be a non-empty string"),
+        ({"prompt": ["a ball", "a star"], "negative_prompt": ["blur"]}, "a list of 2 \\(one per prompt\\)"),
         ({"seed": 1, "generator": torch.Generator().manual_seed(2)}, "disagree"),
         ({"num_videos": 2, "num_videos_per_prompt": 3}, "disagree"),
-        ({"output_type": "latent"}, "np, pil"),
+        ({"output_type": "latent"}, "np, pil, pt"),
     ],
 )
 def test_bad_arguments_name_what_is_allowed(pipe, kwargs, message) -> None:

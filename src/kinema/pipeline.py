@@ -40,7 +40,9 @@ from kinema.tasks.requests import (
 SHIPPED_VAE = "kinema-vae"
 DECODE_CHUNK = 4  # latent frames per streamed VAE decode chunk (16 pixel frames)
 EDIT_NOISES = ("inverted", "random")  # how an edit reaches t = strength: see `KinemaPipeline.edit_start`
-OUTPUT_TYPES = ("np", "pil")  # frames as one uint8 (N, T, H, W, 3) array, or per video a list of PIL images
+# Frames as one uint8 (N, T, H, W, 3) array, per video a list of PIL images, or (as diffusers' video
+# pipelines give "pt") one float tensor (N, T, 3, H, W) in [0, 1].
+OUTPUT_TYPES = ("np", "pil", "pt")
 EDIT_FRESH_NOISE = 0.3  # share (in standard deviation) of the seed's noise in an inverted edit's start
 
 
@@ -102,11 +104,26 @@ def seed_from(seed: int | None, generator: torch.Generator | None) -> int | None
     return int(generator.initial_seed())
 
 
-def as_pil(videos: np.ndarray) -> list[list[Any]]:
-    """uint8 (N, T, H, W, 3) videos as N lists of PIL images, diffusers' output_type="pil"."""
-    from PIL import Image
+def as_output(videos: np.ndarray, output_type: str) -> np.ndarray | list[list[Any]] | torch.Tensor:
+    """uint8 (N, T, H, W, 3) videos in an OUTPUT_TYPES form."""
+    if output_type == "pil":
+        from PIL import Image
 
-    return [[Image.fromarray(frame) for frame in video] for video in videos]
+        return [[Image.fromarray(frame) for frame in video] for video in videos]
+    if output_type == "pt":
+        return torch.from_numpy(videos).permute(0, 1, 4, 2, 3).float() / 255
+    return videos
+
+
+def prompt_list(prompt: str | list[str], name: str = "prompt") -> list[str]:
+    """One prompt or a batch of them (diffusers' `prompt: str | list[str]`) as a list."""
+    prompts = [prompt] if isinstance(prompt, str) else prompt
+    if not isinstance(prompts, (list, tuple)) or not prompts:
+        raise ValueError(f"{name} must be a non-empty string or a non-empty list of them; got {prompt!r:.80}")
+    for text in prompts:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"every {name} must be a non-empty string; got {text!r:.80}")
+    return list(prompts)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -137,10 +154,10 @@ class GenerationOutput:
     or around them (the inputs' own frames at the seams); for other tasks it is `frames`.
     """
 
-    frames: np.ndarray | list[list[Any]]  # output_type="pil": per video, a list of PIL images
+    frames: np.ndarray | list[list[Any]] | torch.Tensor  # output_type="pil": per video, a list of PIL images
     latents: torch.Tensor
     metadata: list[dict] = field(default_factory=list)
-    stitched: np.ndarray | list[list[Any]] | None = None
+    stitched: np.ndarray | list[list[Any]] | torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.stitched is None:
@@ -251,11 +268,6 @@ class KinemaPipeline:
 
     def caption_for(self, prompt: str, expand: bool | Callable[[str], str]) -> str:
         """The text the model is conditioned on: the prompt, or its expansion (the world's, or a callable's)."""
-        if isinstance(prompt, (list, tuple)):
-            raise ValueError("prompt must be one string; call the pipeline once per prompt (num_videos= makes "
-                             "several videos of one prompt in one batch)")
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError("prompt must be a non-empty string")
         if expand is False or expand is None:
             return prompt
         if expand is True:
@@ -278,8 +290,8 @@ class KinemaPipeline:
     @torch.no_grad()
     def __call__(
         self,
-        prompt: str,
-        negative_prompt: str | None = None,
+        prompt: str | list[str],
+        negative_prompt: str | list[str] | None = None,
         num_frames: int | None = None,
         height: int | None = None,
         width: int | None = None,
@@ -310,6 +322,9 @@ class KinemaPipeline:
     ) -> GenerationOutput:
         """Generate num_videos videos from consecutive seeds in one batched run; the task arguments pick the task.
 
+        A list of prompts (with negative_prompt one string or a list as long) makes num_videos
+        videos of each, prompt by prompt, in the same batch; seeds run on across the batch.
+
         - nothing: text to video; num_frames=1 is an image; num_frames beyond the trained clip
           lengths (up to config.max_frames) is a long video made by chained extension.
         - image= (path, PIL image or (H, W, 3) uint8) opens the video; last_image= ends it (the image
@@ -330,14 +345,17 @@ class KinemaPipeline:
         guides a sampled still: that first frame, and a one-frame request unless guidance_scale is
         given. callback(step, total) counts steps over the whole job.
         As in diffusers, generator= (its initial seed) may stand for seed= and num_videos_per_prompt= for num_videos=,
-        and output_type="pil" gives each video as a list of PIL images ("np", the default: uint8 arrays)."""
+        and output_type="pil" gives each video as a list of PIL images, "pt" one float tensor (N, T, 3, H, W)
+        in [0, 1] ("np", the default: uint8 arrays (N, T, H, W, 3))."""
         seed = seed_from(seed, generator)
         if num_videos_per_prompt is not None:
             if num_videos != 1 and num_videos != num_videos_per_prompt:
                 raise ValueError(f"num_videos={num_videos} and num_videos_per_prompt={num_videos_per_prompt} disagree; "
                                  "pass one of them")
             num_videos = num_videos_per_prompt
-        caption = self.caption_for(prompt, expand)
+        prompts = prompt_list(prompt)
+        negatives = self.negatives_for(negative_prompt, len(prompts))
+        captions = [self.caption_for(text, expand) for text in prompts]
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
         scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
         self.check_settings(steps, scale, num_videos)
@@ -358,21 +376,34 @@ class KinemaPipeline:
         sampler_name = sampler or self.config.sampler
         factorised = (self.config.factorised if factorised is None else factorised) and self.factorises(request, low_level)
         started = time.perf_counter()
-        frames, latents = self.render(request, caption, negative_prompt, steps, scale, seed, num_videos, sampler_name,
+        frames, latents = self.render(request, captions, negatives, steps, scale, seed, num_videos, sampler_name,
                                       callback, low_level, edit_noise, factorised, still_scale)
-        shared = {"model": self.config.name, "prompt": prompt, "caption": caption, "negative_prompt": negative_prompt or "",
-                  "steps": steps, "guidance_scale": scale, "sampler": sampler_name, "fps": self.config.fps,
+        shared = {"steps": steps, "guidance_scale": scale, "sampler": sampler_name, "fps": self.config.fps,
                   "seconds": round(time.perf_counter() - started, 3), **describe_task(request, frames)}
         if request.strength is not None:
             shared["edit_noise"] = edit_noise
         if factorised:
             shared["factorised"] = True
             shared["still_guidance_scale"] = still_scale
-        metadata = [{**shared, "seed": seed + i} for i in range(num_videos)]
+        which = [i // num_videos for i in range(len(prompts) * num_videos)]  # each video's prompt
+        metadata = [{"model": self.config.name, "prompt": prompts[k], "caption": captions[k], "negative_prompt": negatives[k],
+                     **shared, "seed": seed + i} for i, k in enumerate(which)]
         stitched = stitch(request, frames)
-        if output_type == "pil":
-            return GenerationOutput(as_pil(frames), latents, metadata, as_pil(stitched))
-        return GenerationOutput(frames, latents, metadata, stitched)
+        return GenerationOutput(as_output(frames, output_type), latents, metadata, as_output(stitched, output_type))
+
+    @staticmethod
+    def negatives_for(negative_prompt: str | list[str] | None, count: int) -> list[str]:
+        """One negative prompt per prompt: none (""), one for all, or a list as long as the prompts."""
+        if negative_prompt is None:
+            return [""] * count
+        if isinstance(negative_prompt, str):
+            return [negative_prompt] * count
+        if not isinstance(negative_prompt, (list, tuple)) or len(negative_prompt) != count:
+            raise ValueError(f"negative_prompt must be a string or a list of {count} (one per prompt); "
+                             f"got {negative_prompt!r:.80}")
+        if not all(isinstance(text, str) for text in negative_prompt):
+            raise ValueError(f"every negative_prompt must be a string; got {negative_prompt!r:.80}")
+        return list(negative_prompt)
 
     @staticmethod
     def low_level_given(request: TaskRequest, given_latents: torch.Tensor | None,
@@ -394,23 +425,25 @@ class KinemaPipeline:
         first = plan.windows[0]
         return plan.task == "text-to-video" and low_level is None and first.frames > 1 and not (first.head or first.tail)
 
-    def render(self, request: TaskRequest, caption: str, negative_prompt: str | None, steps: int, scale: float,
+    def render(self, request: TaskRequest, captions: list[str], negatives: list[str], steps: int, scale: float,
                seed: int, num_videos: int, sampler_name: str, callback: Callable[[int, int], None] | None,
                low_level: tuple[torch.Tensor, torch.Tensor] | None,
                edit_noise: str, factorised: bool, still_scale: float) -> tuple[np.ndarray, torch.Tensor]:
         """Run the plan's windows in order over one timeline; the output frames and every window's latents along time.
 
+        The batch is num_videos videos per caption, caption by caption (negatives: one per caption);
         `scale` guides the windows, `still_scale` a factorised first frame."""
         from kinema.flow.paths import interpolate
         from kinema.tasks.conditioning import encode_frames, window_given
 
         plan, height, width = request.plan, request.height, request.width
-        timeline = np.zeros((num_videos, plan.timeline, height, width, 3), dtype=np.uint8)
+        batch = len(captions) * num_videos
+        timeline = np.zeros((batch, plan.timeline, height, width, 3), dtype=np.uint8)
         for name, start in plan.inputs:
             timeline[:, start : start + len(request.inputs[name])] = request.inputs[name]
-        conditional = self.text_conditioning(caption, num_videos)
-        unconditional = self.text_conditioning(negative_prompt or "", num_videos)
-        generators = [torch.Generator().manual_seed(seed + i) for i in range(num_videos)]  # one noise stream per video
+        conditional = self.text_conditioning(captions, num_videos)
+        unconditional = self.text_conditioning(negatives, num_videos)
+        generators = [torch.Generator().manual_seed(seed + i) for i in range(batch)]  # one noise stream per video
         schedules = [self.schedule(steps, request.strength if window.edit else 1.0) for window in plan.windows]
         inverting = [window.edit and edit_noise == "inverted" for window in plan.windows]
         total = sum((1 + invert) * (len(times) - 1) for times, invert in zip(schedules, inverting))
@@ -429,7 +462,7 @@ class KinemaPipeline:
                 carried = sampled[window.carry][:, :, a:b]
             given_latents, given = low_level or window_given(self.vae, window, timeline, shape, plan.group, carried)
             if factorised and not sampled:
-                given_latents, given = self.first_frame(shape, seed, num_videos, times, conditional, unconditional,
+                given_latents, given = self.first_frame(shape, seed, batch, times, conditional, unconditional,
                                                         still_scale, sampler_name, progress_after(done))
                 done += len(times) - 1
             if window.edit:  # SDEdit: start from the clip's latents at t = strength
@@ -525,13 +558,14 @@ class KinemaPipeline:
             start = apply_given(start, given_latents, mask)  # given frames start (and stay) clean
         return sample(velocity, start, times, callback=progress)
 
-    def text_conditioning(self, text: str, repeat: int) -> dict[str, torch.Tensor]:
-        """Text states of one prompt, encoded once per request and repeated for the batch."""
-        states = self.text_encoder.encode([text], max_length=self.config.max_text_tokens).to(self.device, self.dtype)
+    def text_conditioning(self, texts: str | list[str], repeat: int) -> dict[str, torch.Tensor]:
+        """Text states of each prompt, encoded once per request and repeated `repeat` times in a row."""
+        texts = [texts] if isinstance(texts, str) else texts
+        states = self.text_encoder.encode(texts, max_length=self.config.max_text_tokens).to(self.device, self.dtype)
         return {
-            "text_states": states.states.expand(repeat, -1, -1),
-            "text_mask": states.mask.expand(repeat, -1),
-            "pooled_text": states.pooled.expand(repeat, -1),
+            "text_states": states.states.repeat_interleave(repeat, dim=0),
+            "text_mask": states.mask.repeat_interleave(repeat, dim=0),
+            "pooled_text": states.pooled.repeat_interleave(repeat, dim=0),
         }
 
     def model_velocity(self, given: torch.Tensor) -> Callable:
