@@ -393,7 +393,7 @@ def test_models_describe_what_the_served_model_accepts(client) -> None:
     [model] = client.models.list().data
     assert (model.id, model.object) == ("kinema-tiny", "model")
     assert model.sizes == ["16x16", "32x16", "16x32"] and model.seconds == ["2", "4", "8", "12"]
-    assert (model.default_size, model.default_seconds, model.fps) == ("16x16", "4", 8.0)
+    assert (model.default_size, model.default_seconds, model.fps) == ("16x32", "4", 8.0)  # OpenAI's: portrait, "4"
     assert model.tasks == ["extend", "generate", "image", "remix"]
     assert client.models.retrieve("kinema-tiny").id == "kinema-tiny"
     with pytest.raises(openai.NotFoundError, match="serves 'kinema-tiny'"):

@@ -200,9 +200,9 @@ class VideoService:
     def _cast(self, options: Rendering) -> Rendering:
         """The options with each character the prompt names replaced by its look; 400/404 for a bad reference."""
         listed = [self.get_character(reference.id) for reference in options.characters or []]
-        known = self.characters.all() if "@" in options.prompt else []
-        if not listed and not known:
+        if not listed and "@" not in options.prompt:
             return options
+        known = self.characters.all() if "@" in options.prompt else []  # none yet: an @mention is still refused
         try:
             prompt = cast(options.prompt, listed, known)
         except ValueError as error:
