@@ -115,14 +115,14 @@ def as_output(videos: np.ndarray, output_type: str) -> np.ndarray | list[list[An
     return videos
 
 
-def prompt_list(prompt: str | list[str], name: str = "prompt") -> list[str]:
+def prompt_list(prompt: str | list[str]) -> list[str]:
     """One prompt or a batch of them (diffusers' `prompt: str | list[str]`) as a list."""
     prompts = [prompt] if isinstance(prompt, str) else prompt
     if not isinstance(prompts, (list, tuple)) or not prompts:
-        raise ValueError(f"{name} must be a non-empty string or a non-empty list of them; got {prompt!r:.80}")
+        raise ValueError(f"prompt must be a non-empty string or a non-empty list of them; got {prompt!r:.80}")
     for text in prompts:
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"every {name} must be a non-empty string; got {text!r:.80}")
+            raise ValueError(f"every prompt must be a non-empty string; got {text!r:.80}")
     return list(prompts)
 
 
