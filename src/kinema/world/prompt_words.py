@@ -16,7 +16,7 @@ from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMI
 # Words (any script), sentence punctuation, and runs of other non-ASCII symbols (emoji), which are
 # reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
 _TOKEN = re.compile(r"[^\W_]+|[.,;:!?]|[^\x00-\x7f\w\s]+")
-_MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # what may stand between "a"/"the" and a toy's name
+_MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # words that may stand before a noun: "a *red* top", "the left *red* ball"
 
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
