@@ -176,7 +176,49 @@ def test_motion_focus_draws_its_share_of_steps_from_straight_line_scenes() -> No
 
 
 @pytest.mark.parametrize("settings, message", [({"motion_focus": 1.5}, "share of steps"),
-                                               ({"motion_focus": 0.5, "data": "clips/"}, "needs --data world")])
-def test_a_motion_focus_outside_the_world_or_zero_to_one_is_refused(settings, message) -> None:
+                                               ({"motion_focus": 0.5, "data": "clips/"}, "needs --data world"),
+                                               ({"object_weight": -1.0}, "object_weight must be 0 or more"),
+                                               ({"object_weight": 3.0, "cache": "out/cache"}, "needs --data world")])
+def test_focus_and_weights_outside_the_world_or_their_range_are_refused(settings, message) -> None:
     with pytest.raises(ValueError, match=message):
         TrainConfig(**settings)
+
+
+def test_object_weights_mark_the_latent_cells_an_object_touches_in_their_frame_group() -> None:
+    from kinema.training.trainer import object_weights
+
+    coverage = np.zeros((2, 9, 32, 32), np.float32)
+    coverage[0, 0, 3, 3] = 1.0  # frame 0: latent frame 0, cell (0, 0)
+    coverage[0, 6, 20, 9] = 0.5  # frames 5-8 make latent frame 2: cell (2, 1)
+    weights = object_weights(coverage, temporal=4, spatial=8, weight=3.0)
+    assert weights.shape == (2, 1, 3, 4, 4)
+    expected = torch.ones(2, 1, 3, 4, 4)
+    expected[0, 0, 0, 0, 0], expected[0, 0, 2, 2, 1] = 4.0, 2.5
+    assert torch.equal(weights, expected)
+
+
+def test_weighted_loss_counts_object_cells_more_and_equals_the_plain_loss_with_even_weights() -> None:
+    from kinema.training.trainer import flow_training_loss
+
+    latents = torch.zeros(1, 2, 2, 2, 2)
+    noise = torch.zeros(latents.shape)
+    t, given = torch.tensor([0.5]), torch.zeros(1, 2, dtype=torch.bool)
+    text = type("Text", (), {"states": None, "mask": None, "pooled": None})()
+    sample = torch.zeros(latents.shape)
+    sample[:, :, :, 0, 0] = 1.0  # wrong in one cell of four: a velocity error of 2 there
+    model = ConstantPrediction(sample)
+    plain = flow_training_loss(model, latents, noise, t, text, given)
+    assert float(plain) == pytest.approx(4.0 / 4)
+    even = flow_training_loss(model, latents, noise, t, text, given, weights=torch.full((1, 1, 2, 2, 2), 2.0))
+    assert float(even) == pytest.approx(float(plain))
+    weights = torch.ones(1, 1, 2, 2, 2)
+    weights[:, :, :, 0, 0] = 4.0  # the wrong cell is the object's
+    assert float(flow_training_loss(model, latents, noise, t, text, given, weights=weights)) == pytest.approx(16.0 / 7)
+
+
+def test_a_run_with_object_weights_trains_on_the_world(config, tmp_path) -> None:
+    train(dataclasses.replace(config, object_weight=3.0), tmp_path / "run", progress=False)
+    assert all(np.isfinite(losses(tmp_path / "run")))
+    coverage = WorldSource(config.seed).object_coverage(0, parse_buckets(config.buckets))
+    clips, _ = WorldSource(config.seed).batch(0, parse_buckets(config.buckets))
+    assert coverage.shape == clips.shape[:4] and coverage.max() == pytest.approx(1.0)

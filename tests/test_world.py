@@ -15,7 +15,7 @@ import pytest
 
 from kinema.world.heldout import HELDOUT_TRIPLES, is_heldout
 from kinema.world.motion import HALF_WIDTH, REACH, REACH_BOTTOM, object_track
-from kinema.world.render import draw_object, render, render_frames
+from kinema.world.render import draw_object, object_coverage, render, render_frames
 from kinema.world.sampling import WorldDistribution, sample_scene
 from kinema.world.spec import (
     BACKGROUNDS,
@@ -401,6 +401,17 @@ def test_object_edges_are_anti_aliased() -> None:
     assert partial.sum() > 2.0 * math.pi * SIZES["large"] * 64 * 0.5  # most of the outline is blended
     assert np.all(np.abs(distance[partial]) < 1.0)  # and only the outline
     np.testing.assert_allclose(coverage[np.abs(distance) < 0.5], 0.5 - distance[np.abs(distance) < 0.5], atol=0.05)
+
+
+@pytest.mark.parametrize("height, width", [(64, 64), (48, 80)])
+def test_object_coverage_is_where_the_renderer_draws_the_objects(height: int, width: int) -> None:
+    objects = (ObjectSpec("star", "red", "large", "right", "slow", x=0.3, y=0.4),
+               ObjectSpec("triangle", "blue", "small", "down", "fast", x=0.7, y=0.3))
+    coverage = object_coverage(SceneSpec(objects, "gray", duration=2.125), 17, height, width)
+    assert coverage.shape == (17, height, width) and coverage.dtype == np.float32
+    drawn = coverage_on_plain(objects, np.arange(17) / 8.0, height, width)
+    np.testing.assert_allclose(coverage[:, : drawn.shape[1]], drawn, atol=0.02)
+    assert 0.01 < coverage.mean() < 0.2
 
 
 def test_object_colours_are_salient_and_backgrounds_walls_shadows_and_weather_are_not() -> None:

@@ -60,6 +60,9 @@ FIELD_HELP: dict[str, str] = {
     "motion_focus": "share of steps (0-1) drawn from scenes of one to three objects, each moving in a straight "
     "line or still, with no wall, pan or weather, where the direction words are what the caption decides "
     "(--data world only, no --cache)",
+    "object_weight": "extra weight of the flow loss on latent cells an object covers (0 = off; 3: such a cell counts "
+    "four times a background cell): objects are a few percent of each frame, so in the plain mean their colour, "
+    "shape and place weigh little next to the background (--data world only, no --cache)",
     "seed": "seed of the initial weights and of every step's clips, noise, times, masks and dropout "
     "(step k is always the same batch)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",

@@ -17,8 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from kinema.data.world_stream import Bucket, world_batch
+from kinema.data.world_stream import FPS, Bucket, world_batch, world_specs
 from kinema.world.captions import caption, canonical_caption
+from kinema.world.render import object_coverage
 from kinema.world.sampling import WorldDistribution
 from kinema.world.spec import DIRECTIONS
 
@@ -64,10 +65,19 @@ class WorldSource:
     motion_focus: float = 0.0  # share of steps drawn from DIRECTIONAL_SCENES instead of `distribution`
 
     def batch(self, step: int, buckets: tuple[Bucket, ...]) -> tuple[np.ndarray, list[str]]:
-        focused = np.random.default_rng([self.seed, step, 2]).random() < self.motion_focus
-        clips, specs = world_batch(self.seed, step, buckets, DIRECTIONAL_SCENES if focused else self.distribution)
+        clips, specs = world_batch(self.seed, step, buckets, self.scenes(step))
         rng = np.random.default_rng([self.seed, step, 1])  # wording has its own stream
         return clips, [canonical_caption(spec) if rng.random() < self.canonical_fraction else caption(spec, rng) for spec in specs]
+
+    def object_coverage(self, step: int, buckets: tuple[Bucket, ...]) -> np.ndarray:
+        """How much of each pixel of batch `step`'s clips the objects cover, float32 (B, T, H, W) in [0, 1]."""
+        bucket, specs = world_specs(self.seed, step, buckets, self.scenes(step))
+        return np.stack([object_coverage(spec, bucket.frames, bucket.height, bucket.width, FPS) for spec in specs])
+
+    def scenes(self, step: int) -> WorldDistribution:
+        """The distribution step `step` draws its scenes from."""
+        focused = np.random.default_rng([self.seed, step, 2]).random() < self.motion_focus
+        return DIRECTIONAL_SCENES if focused else self.distribution
 
 
 class VideoFolder:

@@ -49,13 +49,19 @@ def parse_buckets(text: str) -> tuple[Bucket, ...]:
 
 def world_batch(seed: int, step: int, buckets: tuple[Bucket, ...], dist: WorldDistribution = WorldDistribution()) -> tuple[np.ndarray, list]:
     """Batch number `step`: uint8 clips (B, T, H, W, 3) of one bucket's shape and their scene specs."""
+    bucket, specs = world_specs(seed, step, buckets, dist)
+    clips = np.stack([render(spec, bucket.frames, bucket.height, bucket.width, FPS) for spec in specs])
+    return clips, specs
+
+
+def world_specs(seed: int, step: int, buckets: tuple[Bucket, ...],
+                dist: WorldDistribution = WorldDistribution()) -> tuple[Bucket, list]:
+    """The bucket and scene specs of batch number `step`, without rendering them."""
     rng = np.random.default_rng([seed, step])
     weights = np.asarray([b.weight for b in buckets], np.float64)
     bucket = buckets[int(rng.choice(len(buckets), p=weights / weights.sum()))]
     duration = max((bucket.frames - 1) / FPS, 2.125)
-    specs = [sample_scene(rng, duration=duration, dist=dist) for _ in range(bucket.batch_size)]
-    clips = np.stack([render(spec, bucket.frames, bucket.height, bucket.width, FPS) for spec in specs])
-    return clips, specs
+    return bucket, [sample_scene(rng, duration=duration, dist=dist) for _ in range(bucket.batch_size)]
 
 
 def to_model_range(clips: np.ndarray):

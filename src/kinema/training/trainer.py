@@ -53,6 +53,7 @@ class TrainConfig:
     timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
     motion_weight: float = 0.0  # weight of the error in frame-to-frame changes, next to the plain flow loss
     motion_focus: float = 0.0  # share of world steps from straight-line scenes (kinema.data.sources)
+    object_weight: float = 0.0  # extra loss weight of latent cells an object touches (world data only)
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -73,6 +74,10 @@ class TrainConfig:
             raise ValueError(f"motion_focus is a share of steps, in [0, 1]; got {self.motion_focus}")
         if self.motion_focus and (self.data != "world" or self.cache):
             raise ValueError("motion_focus draws fresh scenes of the procedural world: it needs --data world and no --cache")
+        if not self.object_weight >= 0.0:
+            raise ValueError(f"object_weight must be 0 or more; got {self.object_weight}")
+        if self.object_weight and (self.data != "world" or self.cache):
+            raise ValueError("object_weight needs to know where the objects are: it needs --data world and no --cache")
         parse_buckets(self.buckets)
         parse_mask_mix(self.masks)
 
@@ -174,9 +179,11 @@ def cached_batch(cache, step: int, generator: torch.Generator, dropout: float):
     return latents, type(text)(both.states[rows, :length], both.mask[rows, :length], both.pooled[rows])
 
 
-def flow_training_loss(model, latents, noise, t, text, given, motion_weight: float = 0.0) -> torch.Tensor:
+def flow_training_loss(model, latents, noise, t, text, given, motion_weight: float = 0.0,
+                       weights: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over samples of each sample's velocity MSE on its frames that are not given.
 
+    `weights` (B, 1, F, h, w), e.g. from `object_weights`, make it a weighted mean over latent cells.
     With `motion_weight`, plus that weight times the MSE of the error's change from one generated
     latent frame to the next. The plain MSE is dominated by what stays the same in every frame
     (background, the object's look); this term counts only what changes, i.e. the motion.
@@ -189,7 +196,7 @@ def flow_training_loss(model, latents, noise, t, text, given, motion_weight: flo
     core = model.module if hasattr(model, "module") else model
     velocity = velocity_from_sample(x_t, prediction, t) if core.config.prediction == "sample" else prediction
     error = (velocity - velocity_target(latents, noise)) * (~keep)
-    loss = masked_mean(error.pow(2), ~keep)
+    loss = masked_mean(error.pow(2), ~keep, weights)
     if motion_weight > 0 and latents.shape[2] > 1:
         both = ~keep[:, :, 1:] & ~keep[:, :, :-1]  # pairs of neighbouring generated frames
         change = (error[:, :, 1:] - error[:, :, :-1]) * both
@@ -197,10 +204,30 @@ def flow_training_loss(model, latents, noise, t, text, given, motion_weight: flo
     return loss
 
 
-def masked_mean(values: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-    """Mean over samples of each sample's mean of `values` (B, C, F, H, W) on the frames marked in `frames` (B, 1, F, 1, 1)."""
-    count = frames.sum(dim=(1, 2, 3, 4)) * values.shape[1] * values.shape[3] * values.shape[4]
-    return (values.sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
+def masked_mean(values: torch.Tensor, frames: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over samples of each sample's mean of `values` (B, C, F, H, W) on the frames marked in `frames`
+    (B, 1, F, 1, 1); with `weights` (B, 1, F, H, W), a weighted mean (values outside `frames` must be 0).
+    """
+    if weights is None:
+        count = frames.sum(dim=(1, 2, 3, 4)) * values.shape[1] * values.shape[3] * values.shape[4]
+        return (values.sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
+    count = (weights * frames).sum(dim=(1, 2, 3, 4)) * values.shape[1]
+    return ((values * weights).sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
+
+
+def object_weights(coverage, temporal: int, spatial: int, weight: float) -> torch.Tensor:
+    """Loss weights (B, 1, F, h, w) of latent cells: 1 + weight times the most any of its pixels is covered by an object.
+
+    `coverage` is float (B, T, H, W) from WorldSource.object_coverage; latent frame 0 holds frame 0
+    and latent frame k the `temporal` frames before and at frame k * temporal, as the causal VAE
+    groups them. An object is a few percent of a frame, so in the plain mean its colour, shape and
+    place weigh little next to the background the model already gets right.
+    """
+    cover = torch.as_tensor(coverage)[:, None]  # (B, 1, T, H, W)
+    b, _, frames, height, width = cover.shape
+    rest = cover[:, :, 1:].reshape(b, 1, (frames - 1) // temporal, temporal, height, width).amax(dim=3)
+    cells = torch.nn.functional.max_pool3d(torch.cat([cover[:, :, :1], rest], dim=2), (1, spatial, spatial))
+    return 1.0 + weight * cells
 
 
 def step_noise(shape: tuple[int, ...], generator: torch.Generator, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,10 +295,14 @@ def train(config: TrainConfig, run_dir: str | Path, progress: bool = True, init:
             latents, text = latents[share], text_slice(text, share)
         global_shape = (batch, *latents.shape[1:])
         given = sample_given_masks(batch, latents.shape[2], mask_mix, generator)[share]
+        weights = None
+        if config.object_weight:
+            weights = object_weights(source.object_coverage(step, buckets)[share], vae.config.temporal_compression,
+                                     vae.config.spatial_compression, config.object_weight)
         noise, t = step_noise(global_shape, generator, config.timestep_shift)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
-        loss = flow_training_loss(trained, latents, noise[share], t[share], text, given, config.motion_weight)
+        loss = flow_training_loss(trained, latents, noise[share], t[share], text, given, config.motion_weight, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

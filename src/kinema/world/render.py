@@ -8,6 +8,7 @@ light shading), the wall, falling snow or rain. Every layer is vectorised over t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,8 +46,7 @@ def render_frames(spec: SceneSpec, times: np.ndarray, height: int, width: int) -
     shift = pan_velocity(spec.camera_pan) * times * width  # near-layer screen shift, pixels (T,)
     canvas = backgrounds.background(spec.background, spec.seed, height, width, shift, PARALLAX_FAR)
     unit = min(height, width)
-    radii = [SIZES[obj.size] * unit for obj in spec.objects]
-    tracks = [object_track(obj, times, spec.camera_pan, radius_y=r / height) for obj, r in zip(spec.objects, radii)]
+    tracks, radii = object_tracks(spec, times, height, width)
     for track, radius_px in zip(tracks, radii):
         draw_shadow(canvas, track, radius_px)
     for obj, track, radius_px in zip(spec.objects, tracks, radii):
@@ -56,6 +56,30 @@ def render_frames(spec: SceneSpec, times: np.ndarray, height: int, width: int) -
     if spec.weather != "none":
         backgrounds.draw_weather(canvas, spec.weather, spec.seed, times)
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+
+
+def object_tracks(spec: SceneSpec, times: np.ndarray, height: int, width: int) -> tuple[list, list[float]]:
+    """Each object's track over `times` and its radius in pixels."""
+    radii = [SIZES[obj.size] * min(height, width) for obj in spec.objects]
+    tracks = [object_track(obj, times, spec.camera_pan, radius_y=r / height) for obj, r in zip(spec.objects, radii)]
+    return tracks, radii
+
+
+def object_coverage(spec: SceneSpec, num_frames: int = 17, height: int = 64, width: int = 64,
+                    fps: float = 8.0) -> np.ndarray:
+    """How much of each pixel the scene's objects cover, float32 (T, H, W) in [0, 1], drawn as `render` draws them.
+
+    Walls and weather in front are ignored: this says where the objects are, so training can weigh
+    their pixels (kinema.training.trainer.object_weights).
+    """
+    check_render_size(num_frames, height, width, fps)
+    coverage = np.zeros((num_frames, height, width), np.float32)
+    tracks, radii = object_tracks(spec, frame_times(num_frames, fps), height, width)
+    for obj, track, radius_px in zip(spec.objects, tracks, radii):
+        footprint = object_footprint(obj, track, radius_px, height, width)
+        if footprint is not None:
+            coverage[footprint.index] = np.maximum(coverage[footprint.index], footprint.coverage)
+    return coverage
 
 
 def shape_distance(shape: str, px: np.ndarray, py: np.ndarray, radius: np.ndarray) -> np.ndarray:
@@ -98,13 +122,24 @@ def frame_windows(centre: np.ndarray, reach: float, size: int) -> tuple[np.ndarr
     return start, length
 
 
-def draw_object(canvas: np.ndarray, obj: ObjectSpec, track, radius_px: float) -> None:
-    """Composite one shaded, anti-aliased object into canvas (T, H, W, 3) in place, in a window that follows it."""
-    num_frames, height, width, _ = canvas.shape
+@dataclass(frozen=True)
+class Footprint:
+    """Where one object lies in each frame, in a window that follows it."""
+
+    index: tuple  # indexes (T, h, w) of the canvas
+    coverage: np.ndarray  # (T, h, w) anti-aliased, in [0, 1]
+    xs: np.ndarray  # (T, 1, w) pixel offsets from the centre
+    ys: np.ndarray  # (T, h, 1)
+    radius: np.ndarray  # (T, 1, 1) pixels
+
+
+def object_footprint(obj: ObjectSpec, track, radius_px: float, height: int, width: int) -> Footprint | None:
+    """One object's footprint, or None when it is off screen in every frame."""
+    num_frames = len(track.x)
     reach = radius_px * REACH[obj.shape] * track.scale  # (T,)
     cx, cy = track.x * width - 0.5, track.y * height - 0.5  # pixel centres
     if np.all((cx + reach < -1) | (cx - reach > width) | (cy + reach < -1) | (cy - reach > height)):
-        return
+        return None
     x0, w = frame_windows(cx, float(reach.max()), width)
     y0, h = frame_windows(cy, float(reach.max()), height)
     cols = x0[:, None] + np.arange(w)  # (T, w)
@@ -116,12 +151,22 @@ def draw_object(canvas: np.ndarray, obj: ObjectSpec, track, radius_px: float) ->
     px, py = xs * cos + ys * sin, ys * cos - xs * sin  # (T, h, w) in the object's frame
     radius = (radius_px * track.scale).astype(np.float32)[:, None, None]
     coverage = np.clip(0.5 - shape_distance(obj.shape, px, py, radius), 0.0, 1.0)  # (T, h, w)
+    index = (np.arange(num_frames)[:, None, None], rows[:, :, None], cols[:, None, :])
+    return Footprint(index, coverage, xs, ys, radius)
+
+
+def draw_object(canvas: np.ndarray, obj: ObjectSpec, track, radius_px: float) -> None:
+    """Composite one shaded, anti-aliased object into canvas (T, H, W, 3) in place, in a window that follows it."""
+    footprint = object_footprint(obj, track, radius_px, canvas.shape[1], canvas.shape[2])
+    if footprint is None:
+        return
+    xs, ys, radius = footprint.xs, footprint.ys, footprint.radius
     # Light from the upper left: brighter there, darker at the lower right, hue unchanged.
     shade = 1.1 - 0.28 * np.clip(((xs + 0.4 * radius) ** 2 + (ys + 0.4 * radius) ** 2) / (2.0 * radius * radius), 0, 1)
     colour = np.asarray(COLOURS[obj.colour], dtype=np.float32)
-    index = (np.arange(num_frames)[:, None, None], rows[:, :, None], cols[:, None, :])
-    alpha = coverage[..., None]
-    canvas[index] = canvas[index] * (1.0 - alpha) + alpha * np.minimum(shade[..., None] * colour, 255.0)
+    alpha = footprint.coverage[..., None]
+    drawn = alpha * np.minimum(shade[..., None] * colour, 255.0)
+    canvas[footprint.index] = canvas[footprint.index] * (1.0 - alpha) + drawn
 
 
 def draw_shadow(canvas: np.ndarray, track, radius_px: float) -> None:
