@@ -209,8 +209,7 @@ def masked_mean(values: torch.Tensor, frames: torch.Tensor, weights: torch.Tenso
     (B, 1, F, 1, 1); with `weights` (B, 1, F, H, W), a weighted mean (values outside `frames` must be 0).
     """
     if weights is None:
-        count = frames.sum(dim=(1, 2, 3, 4)) * values.shape[1] * values.shape[3] * values.shape[4]
-        return (values.sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
+        weights = values.new_ones(1, 1, 1, *values.shape[3:])
     count = (weights * frames).sum(dim=(1, 2, 3, 4)) * values.shape[1]
     return ((values * weights).sum(dim=(1, 2, 3, 4)) / count.clamp_min(1)).mean()
 
