@@ -77,13 +77,16 @@ def test_first_k_last_gives_a_head_and_the_last_frame() -> None:
 
 @pytest.mark.slow
 def test_two_processes_agree_with_one_at_the_same_global_batch(config, tmp_path) -> None:
-    """torchrun --nproc_per_node=2 (gloo on CPU): each rank takes half of each global batch."""
+    """torchrun --nproc_per_node=2 (gloo on CPU): each rank takes half of each global batch.
+
+    --standalone lets the rendezvous pick a free port, so a run beside it (or another test) never clashes.
+    """
     two = dataclasses.replace(config, steps=2, checkpoint_every=2)
     train(two, tmp_path / "one", progress=False)
     flags = [f"--{name.replace('_', '-')}={value}" for name, value in dataclasses.asdict(two).items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          "-m", "kinema.cli", "train", "--run-dir", str(tmp_path / "two"), "--quiet", *flags],
         check=True, env=env, timeout=300,
     )
