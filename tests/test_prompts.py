@@ -262,6 +262,18 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # "a ... one" after a noun is another of the same shape; "down a hill" is a path, not a second object.
     ("a large red ball and a small one", scene(obj("circle", "red", "large"), obj("circle", size="small"))),
     ("a ball rolls down a hill", scene(obj("circle", motion="down"), unknown=("hill",))),
+    # "the big one", "the red one" name an object read before by what sets it apart; its clause is its own.
+    ("a big blue ball and a small red ball, the big one moves right, the small one moves left",
+     scene(obj("circle", "blue", "large", "right"), obj("circle", "red", "small", "left"))),
+    ("a red ball and a blue star. The blue one spins", scene(obj("circle", "red"), obj("star", "blue", motion="spin"))),
+    ("a big ball and a star, the big one moves left", scene(obj("star"), obj("circle", size="large", motion="left"))),
+    ("the big one moves left", scene(obj(size="large", motion="left"))),
+    # "coloured" after a colour word joins it to the noun; sand and beaches are the beige background.
+    ("a sand-coloured cube", scene(obj("square"), unknown=(f"sand ({OBJECT_COLOURS})",))),
+    ("a red colored ball", scene(obj("circle", "red"))),
+    ("a scarlet sphere hopping along the beach", scene(obj("circle", "red", motion="bounce"), background="beige")),
+    # "the red ball" picks the red one even when a ball with no colour came later.
+    ("a red ball and a ball; the red ball moves up", scene(obj("circle"), obj("circle", "red", motion="up"))),
     # Contracted negations negate: no rain, and no blue object.
     ("it isn't raining", scene(weather="none")),
     ("a red ball which isn't blue", scene(obj("circle", "red"), unknown=("isnt blue",))),

@@ -1,9 +1,10 @@
-"""Prompt text to the words the reader takes in: tokens, set phrases, and three corrections of what they mean.
+"""Prompt text to the words the reader takes in: tokens, set phrases, and four corrections of what they mean.
 
-`lex` matches the vocabulary's set phrases greedily; `labels_dropped`, `toys_as_nouns` and
-`places_before_nouns` then fix readings a word-by-word pass would get wrong ("shape: triangle" is
-one object; "a spinning top" is a toy, not the direction up; "the left ball" is where a ball is,
-not where it goes).
+`lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
+`toys_as_nouns` and `places_before_nouns` then fix readings a word-by-word pass would get wrong
+("a sand-coloured cube" is a cube of that colour, not a cube on sand; "shape: triangle" is one
+object; "a spinning top" is a toy, not the direction up; "the left ball" is where a ball is, not
+where it goes).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMI
 # Words (any script), sentence punctuation, and runs of other non-ASCII symbols (emoji), which are
 # reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
 _TOKEN = re.compile(r"[^\W_]+|[.,;:!?]|[^\x00-\x7f\w\s]+")
+_COLOUR_SUFFIXES = ("coloured", "colored")
+_COLOUR_KINDS = ("colour", "tone", "foreign_colour")  # an object's colour, a background's, one the world lacks
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # words that may stand before a noun: "a *red* top", "the left *red* ball"
 
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
-    return places_before_nouns(toys_as_nouns(labels_dropped(lex(tokenize(text)))))
+    return places_before_nouns(toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text))))))
 
 
 def tokenize(text: str) -> list[str]:
@@ -48,6 +51,17 @@ def lex(tokens: list[str]) -> list[tuple[str, Word | None]]:
         else:
             out.append((tokens[i], None))
             i += 1
+    return out
+
+
+def colour_suffixes_dropped(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """Drop "coloured" after a colour word, so the colour meets its noun ("a white-coloured ball" is a white ball)."""
+    out: list[tuple[str, Word | None]] = []
+    for surface, word in words:
+        before = out[-1][1] if out else None
+        if surface in _COLOUR_SUFFIXES and before is not None and before.kind in _COLOUR_KINDS:
+            continue
+        out.append((surface, word))
     return out
 
 

@@ -76,6 +76,7 @@ class _Reader:
         # them without a motion, which share the predicate of the last one.
         self.subjects: list[NounGroup] = []
         self.sharers: list[NounGroup] | None = None  # set by the first predicate word after the subjects
+        self.mentioned: list[NounGroup] = []  # objects named again ("the ball", "the red one")
 
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
@@ -208,6 +209,9 @@ class _Reader:
             self.pending = NounGroup()  # "two cats and a ball": the two went to the cats, not the ball
         if text == "one" and self.previous_kind == "place":
             return  # "the left one": the place picked the object
+        if text == "one" and self.pending.definite and self.pending.count is None and self.pending.has_attributes():
+            self._close_pending(None, plural=False, generic=True, pronoun=True)  # "the big one", "the red one"
+            return
         if text == "one" and following is not None and following.kind not in NOUN_KINDS:
             member = self._next_member()
             if member is not None:
@@ -313,14 +317,17 @@ class _Reader:
         self._close_pending(self.pending.shape, plural=False, generic=True)
         self.postposed = self.groups[-1]
 
-    def _close_pending(self, shape: str | None, plural: bool, generic: bool) -> None:
-        """A noun ends the waiting adjectives: they become one group of objects."""
+    def _close_pending(self, shape: str | None, plural: bool, generic: bool, pronoun: bool = False) -> None:
+        """A noun (or the pronoun "one") ends the waiting adjectives: they become one group of objects."""
         group = self.pending
         group.shape, group.plural, group.generic = shape, plural, generic
-        referent = self._referent(group)
+        referent = self._referent(group, pronoun)
         if referent is not None:
             self.groups.remove(referent)  # it is the object being described now, so it goes last
-            self.subjects = [subject for subject in self.subjects if subject is not referent]
+            # A mention starts a clause of its own: objects only introduced before it do not share its
+            # predicate ("a big ball and a small ball, the big one moves right": not the small one).
+            self.subjects = [s for s in self.subjects if s is not referent and any(s is m for m in self.mentioned)]
+            self.mentioned.append(referent)
             referent.take(group)
             group = referent
         self.groups.append(group)
@@ -331,17 +338,33 @@ class _Reader:
         self.postposed, self.distribute = None, False
         self.members, self.member = [], None
 
-    def _referent(self, group: NounGroup) -> NounGroup | None:
-        """The object read before that "the ball" names again: the latest with its shape, number and no other
-        colour or size; "the shape" names the only object. None: it is a new object ("the red ball moves left")."""
+    def _referent(self, group: NounGroup, pronoun: bool = False) -> NounGroup | None:
+        """The object read before that "the ball" (or "the big one") names again; None: a new object.
+
+        It has the mention's shape ("the shape" names the only object; "one" any shape) and number, and
+        the latest whose colour, size, motion and speed all match wins; failing that, the latest that
+        says nothing against them ("a ball and a star; the red ball moves left" gives the ball its colour).
+        """
         if not group.definite:
             return None
-        for earlier in reversed(self.groups):
-            same = earlier.shape == group.shape if group.shape is not None else len(self.groups) == 1
-            fits = (not group.colours or not earlier.colours or set(group.colours) <= set(earlier.colours)) and (
-                group.size is None or earlier.size in (None, group.size))
-            if same and fits and earlier.plural == group.plural:
-                return earlier
+
+        def same_shape(earlier: NounGroup) -> bool:
+            if group.shape is not None:
+                return earlier.shape == group.shape
+            return pronoun or len(self.groups) == 1
+
+        def fits(earlier: NounGroup, strict: bool) -> bool:
+            colours = not group.colours or set(group.colours) <= set(earlier.colours) or (
+                not strict and not earlier.colours)
+            return colours and all(
+                said is None or known == said or (not strict and known is None)
+                for said, known in ((group.size, earlier.size), (group.motion, earlier.motion),
+                                    (group.speed, earlier.speed)))
+
+        for strict in (True, False):
+            for earlier in reversed(self.groups):
+                if same_shape(earlier) and earlier.plural == group.plural and fits(earlier, strict):
+                    return earlier
         return None
 
     def _describing_member(self) -> bool:
@@ -549,15 +572,15 @@ def parse_prompt(text: str) -> SceneAttributes:
 
 
 def _before_noun(words: list[tuple[str, Word | None]], index: int) -> bool:
-    """Whether words[index] opens a run of modifiers that a shape noun ends ("fast spinning red ball").
+    """Whether words[index] opens a run of modifiers that a shape noun (or "one") ends ("fast spinning red ball").
 
     Only direction verbs ("a *falling* star") count among directions: "moving left ball" is not English.
     """
-    for _, word in words[index:]:
+    for offset, (surface, word) in enumerate(words[index:]):
         if word is None:
             return False
-        if word.kind in NOUN_KINDS:
-            return True
+        if word.kind in NOUN_KINDS or (offset and surface == "one" and word.kind == "count"):
+            return True  # "the *big* one": the pronoun stands for a noun
         if word.kind not in PRENOMINAL_KINDS or (word.kind == "direction" and not word.verb):
             return False
     return False

@@ -159,7 +159,7 @@ TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "gray": ("gray", "grey", "light gray", "light grey"),
-    "beige": ("beige", "cream"),
+    "beige": ("beige", "cream", "sand", "sandy", "beach", "desert"),
     "white": ("white",),
     "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
 }
