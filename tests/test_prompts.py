@@ -271,6 +271,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # "coloured" after a colour word joins it to the noun; sand and beaches are the beige background.
     ("a sand-coloured cube", scene(obj("square"), unknown=(f"sand ({OBJECT_COLOURS})",))),
     ("a red colored ball", scene(obj("circle", "red"))),
+    ("a huge red ball zipping left at lightning speed", scene(obj("circle", "red", "large", "left", "fast"))),
     ("a scarlet sphere hopping along the beach", scene(obj("circle", "red", motion="bounce"), background="beige")),
     # "the red ball" picks the red one even when a ball with no colour came later.
     ("a red ball and a ball; the red ball moves up", scene(obj("circle"), obj("circle", "red", motion="up"))),
