@@ -139,7 +139,8 @@ def test_frames_for_duration() -> None:
         (["--loop", "--join", "{clip}", "{clip}"], "--loop, --join cannot be combined"),
         (["--edit", "{clip}", "--strength", "1.5"], "strength must be in (0, 1]"),
         (["--join", "{clip}", "{clip}", "--frames", "17"], "2 + 4k frames from 6 to 14"),
-        (["--duration", "90"], "up to 481"),
+        (["--duration", "90"], "a duration of 90 s is 721 frames at 8 fps; this model makes at most 481 frames (60 s)"),
+        (["--seconds", "90"], "at most 481 frames"),  # the Videos API's word for it
         (["--device", "gpu0"], "device must be cpu, cuda, cuda:N or mps; got 'gpu0'"),
         *([(["--device", "cuda"], "this PyTorch sees no CUDA GPU")] if not torch.cuda.is_available() else []),
     ],

@@ -95,8 +95,9 @@ def add_generate_parser(commands: argparse._SubParsersAction) -> None:
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--frames", type=int, metavar="F",
                         help="frames to generate (default: 17): a trained count, or longer (1 + 4k) for a long video")
-    length.add_argument("--duration", type=float, metavar="SECONDS",
-                        help="instead of --frames: length in seconds (see above; up to the model's limit, e.g. 60)")
+    length.add_argument("--duration", "--seconds", type=float, metavar="SECONDS",
+                        help="instead of --frames: length in seconds (see above; up to the model's limit, e.g. 60); "
+                             "--seconds, as in the Videos API, is the same")
     add_task_flags(parser)
     parser.add_argument("--steps", type=int, metavar="N", help="sampling steps (default: the model's)")
     parser.add_argument("--guidance", type=float, metavar="X",
@@ -163,6 +164,10 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.duration is not None:
         frames = frames_for_duration(args.duration, config.fps, config.frame_counts, task=task_name(args),
                                      group=pipe.vae.config.temporal_compression, max_frames=config.max_frames)
+        if config.max_frames is not None and frames > config.max_frames:
+            raise ValueError(f"a duration of {args.duration:g} s is {frames} frames at {config.fps:g} fps; this model makes "
+                             f"at most {config.max_frames} frames ({(config.max_frames - 1) / config.fps:g} s) in one "
+                             "request")
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     fps = args.fps if args.fps is not None else config.fps
     if args.verbose:
