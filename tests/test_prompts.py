@@ -268,11 +268,11 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a red ball and a blue star. The blue one spins", scene(obj("circle", "red"), obj("star", "blue", motion="spin"))),
     ("a big ball and a star, the big one moves left", scene(obj("star"), obj("circle", size="large", motion="left"))),
     ("the big one moves left", scene(obj(size="large", motion="left"))),
-    # "coloured" after a colour word joins it to the noun; sand and beaches are the beige background.
+    # "coloured" after a colour word joins it to the noun; sand and beaches are the beige background; zipping is fast.
     ("a sand-coloured cube", scene(obj("square"), unknown=(f"sand ({OBJECT_COLOURS})",))),
     ("a red colored ball", scene(obj("circle", "red"))),
-    ("a huge red ball zipping left at lightning speed", scene(obj("circle", "red", "large", "left", "fast"))),
     ("a scarlet sphere hopping along the beach", scene(obj("circle", "red", motion="bounce"), background="beige")),
+    ("a huge red ball zipping left at lightning speed", scene(obj("circle", "red", "large", "left", "fast"))),
     # "the red ball" picks the red one even when a ball with no colour came later.
     ("a red ball and a ball; the red ball moves up", scene(obj("circle"), obj("circle", "red", motion="up"))),
     # Contracted negations negate: no rain, and no blue object.

@@ -165,9 +165,9 @@ def run_generate(args: argparse.Namespace) -> int:
         frames = frames_for_duration(args.duration, config.fps, config.frame_counts, task=task_name(args),
                                      group=pipe.vae.config.temporal_compression, max_frames=config.max_frames)
         if config.max_frames is not None and frames > config.max_frames:
-            raise ValueError(f"a duration of {args.duration:g} s is {frames} frames at {config.fps:g} fps; this model makes "
-                             f"at most {config.max_frames} frames ({(config.max_frames - 1) / config.fps:g} s) in one "
-                             "request")
+            longest = (config.max_frames - 1) / config.fps
+            raise ValueError(f"a duration of {args.duration:g} s is {frames} frames at {config.fps:g} fps; this "
+                             f"model makes at most {config.max_frames} frames ({longest:g} s) in one request")
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     fps = args.fps if args.fps is not None else config.fps
     if args.verbose:

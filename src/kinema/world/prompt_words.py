@@ -18,7 +18,8 @@ from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMI
 # reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
 _TOKEN = re.compile(r"[^\W_]+|[.,;:!?]|[^\x00-\x7f\w\s]+")
 _COLOUR_SUFFIXES = ("coloured", "colored")
-_COLOUR_KINDS = ("colour", "tone", "foreign_colour")  # an object's colour, a background's, one the world lacks
+# An object's colour, a background's, and one the world lacks: "coloured" after them is dropped.
+_COLOUR_KINDS = ("colour", "tone", "foreign_colour")
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # words that may stand before a noun: "a *red* top", "the left *red* ball"
 
 
