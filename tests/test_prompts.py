@@ -14,6 +14,7 @@ def obj(shape=None, colour=None, size=None, motion=None, speed=None) -> Attribut
 
 
 OBJECT_COLOURS = "objects are red, orange, yellow, green, cyan, blue, purple, pink"
+OBJECT_SHAPES = "shapes are circle, square, triangle, star"
 PLACE = "the world picks where objects start"
 
 
@@ -287,6 +288,19 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball rolls toward the top left corner", scene(obj("circle", motion="up-left"))),
     ("two balls, one moves up and one moves down", scene(obj("circle", motion="up"), obj("circle", motion="down"))),
     ("a square sliding along the bottom", scene(obj("square"), unknown=(f"along the bottom ({PLACE})",))),
+    # A shape the world does not draw is still an object (its shape left open), reported with the shapes it has,
+    # and found again by its noun.
+    ("a blue rectangle moving right",
+     scene(obj(colour="blue", motion="right"), unknown=(f"rectangle ({OBJECT_SHAPES})",))),
+    ("two hearts", scene(obj(), obj(), unknown=(f"hearts ({OBJECT_SHAPES})",))),
+    ("a red heart and a blue ball. The heart moves left and the ball moves right.",
+     scene(obj(colour="red", motion="left"), obj("circle", "blue", motion="right"),
+           unknown=(f"heart ({OBJECT_SHAPES})",))),
+    ("a white oval", scene(obj(), unknown=(f"white ({OBJECT_COLOURS})", f"oval ({OBJECT_SHAPES})"))),
+    # Colliding objects move towards each other; hovering is standing still; barely moving is slow.
+    ("two balls colliding", scene(obj("circle", motion="right"), obj("circle", motion="left"))),
+    ("a star hovering in space", scene(obj("star", motion="still"), background="night")),
+    ("a sluggish ball that barely moves left", scene(obj("circle", motion="left", speed="slow"))),
 ]  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from kinema.world.prompt_groups import NounGroup
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.prompt_words import read_words
-from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, Attributes, SceneAttributes
+from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, SHAPES, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     DESTINATION_PREPOSITIONS,
     NOUN_KINDS,
@@ -35,6 +35,7 @@ from kinema.world.vocabulary import (
 )
 
 _OBJECT_COLOURS = f"objects are {', '.join(COLOURS)}"  # the hint after a colour no object has
+_OBJECT_SHAPES = f"shapes are {', '.join(SHAPES)}"  # the hint after a shape the world does not draw
 _BACKGROUNDS = f"backgrounds are {', '.join(BACKGROUNDS)}"  # the hint after a background the world lacks
 
 
@@ -112,7 +113,7 @@ class _Reader:
 
     def _feed_camera(self, text: str, word: Word | None) -> bool:
         """While a pan is being described, take its direction; False once the phrase has ended."""
-        if word is None or word.kind in ("boundary", "count", "colour", "size", "shape", "generic", "something"):
+        if word is None or word.kind in ("boundary", "count", "colour", "size", *NOUN_KINDS):
             self.camera_mode = False
             return False
         if word.kind == "direction":
@@ -301,12 +302,19 @@ class _Reader:
         if self._describing_member():
             self.member.shape = str(word.value)  # type: ignore[union-attr]  # "..., one red ball and one blue ball"
             return
-        if text == "circles" and self.previous_kind in ("shape", "generic") and not self.pending.has_attributes():
+        named = self.previous_kind in ("shape", "foreign_shape", "generic")
+        if text == "circles" and named and not self.pending.has_attributes():
             self.before_noun = False
             for target in self._motion_targets(word):
                 target.motion = "circle"  # "the ball circles": a verb, not a second noun
             return
         self._close_pending(str(word.value), word.plural, generic=False)
+
+    def _on_foreign_shape(self, text: str, word: Word, following: Word | None) -> None:
+        self.unknown.append(f"{text} ({_OBJECT_SHAPES})")
+        if not self._describing_member():
+            self.pending.foreign_noun = str(word.value)
+            self._close_pending(self.pending.shape, word.plural, generic=False)  # still an object: "a red heart"
 
     def _on_generic(self, text: str, word: Word, following: Word | None) -> None:
         if self._describing_member():
@@ -349,6 +357,8 @@ class _Reader:
             return None
 
         def same_shape(earlier: NounGroup) -> bool:
+            if group.foreign_noun is not None:
+                return earlier.foreign_noun == group.foreign_noun
             if group.shape is not None:
                 return earlier.shape == group.shape
             return pronoun or len(self.groups) == 1
@@ -475,7 +485,7 @@ class _Reader:
             self._on_unknown(text, word, following)  # "moving left first": no members to pick from
 
     def _on_all(self, text: str, word: Word, following: Word | None) -> None:
-        if following is not None and following.kind in ("shape", "generic", "colour", "size", "shape_adj"):
+        if following is not None and following.kind in (*NOUN_KINDS, "colour", "size", "shape_adj"):
             if text == "both":
                 self.pending.count = max(self.pending.count or 0, 2)  # "both balls"
             return
@@ -493,7 +503,7 @@ class _Reader:
         self.background = str(word.value)
 
     def _on_tone(self, text: str, word: Word, following: Word | None) -> None:
-        if following is not None and following.kind in ("shape", "generic", "shape_adj", "something", "size"):
+        if following is not None and following.kind in (*NOUN_KINDS, "shape_adj", "size"):
             self.unknown.append(f"{text} ({_OBJECT_COLOURS})")  # "a white ball": the world has no white objects
             return
         if following is not None and following.kind == "colour":

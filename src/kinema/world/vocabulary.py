@@ -52,6 +52,12 @@ SHAPE_ADJECTIVES: dict[str, tuple[str, ...]] = {
     "triangle": ("triangular", "triangle shaped"),
     "star": ("star shaped",),
 }
+# Shapes people name that the world does not draw: an object whose shape the world picks, reported
+# with the shapes it has ("a heart" is one object, not an unknown word and nothing).
+FOREIGN_SHAPES: tuple[str, ...] = (
+    "rectangle", "oblong", "oval", "ellipse", "diamond", "rhombus", "heart", "hexagon", "pentagon", "octagon",
+    "polygon", "crescent", "donut", "doughnut", "cylinder", "cone", "arrow", "trapezoid",
+)  # fmt: skip
 GENERIC_NOUNS: tuple[str, ...] = ("shape", "object", "thing", "item")
 # Words that hand the motion after them to every object so far ("..., all spinning").
 DISTRIBUTIVE_WORDS: tuple[str, ...] = ("all", "both", "each", "every", "they", "them")
@@ -89,7 +95,7 @@ ROTATION_SENSES: tuple[str, ...] = (
 MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "still": ("still", "stationary", "motionless", "static", "resting", "rests", "at rest", "unmoving", "immobile",
               "not moving", "isnt moving", "not move", "doesnt move", "does not move", "stays put", "stay put",
-              "staying put", "stays in place", "stay in place", "staying in place"),
+              "staying put", "stays in place", "stay in place", "staying in place", "hover", "hovers", "hovering"),
     "bounce": ("bounce", "bounces", "bouncing", "bouncy", "jump", "jumps", "jumping", "hop", "hops", "hopping",
                "up and down"),
     "circle": ("circling", "orbit", "orbits", "orbiting", "revolve", "revolves", "revolving", "loop", "loops",
@@ -118,7 +124,8 @@ SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
              "in slow motion", "slow motion", "slow mo",
              "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
-             "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching"),
+             "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching",
+             "sluggish", "unhurried", "barely", "hardly"),
 }  # fmt: skip
 MOVE_VERBS: tuple[str, ...] = (
     "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
@@ -182,7 +189,8 @@ RELATION_SYNONYMS: dict[str, tuple[str, ...]] = {
                  "in the opposite direction", "the opposite direction", "the opposite way", "in different directions",
                  "different directions", "past each other", "past one another"),
     "towards": ("towards each other", "toward each other", "towards one another", "toward one another",
-                "at each other", "converge", "converges", "converging", "meet", "meeting"),
+                "at each other", "converge", "converges", "converging", "meet", "meeting",
+                "collide", "collides", "colliding", "crash into each other", "bump into each other"),
     "apart": ("apart", "away from each other", "away from one another", "diverge", "diverges", "diverging",
               "separate", "separating"),
     "same": ("in the same direction", "the same direction", "same direction", "the same way", "in the same way",
@@ -240,7 +248,7 @@ PUNCTUATION = ".,;:!?"
 # Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
 # speed in such a run describes the noun that ends it, not the object before.
 PRENOMINAL_KINDS: frozenset[str] = frozenset({"colour", "size", "shape_adj", "speed", "motion", "direction"})
-NOUN_KINDS: frozenset[str] = frozenset({"shape", "generic", "something"})
+NOUN_KINDS: frozenset[str] = frozenset({"shape", "foreign_shape", "generic", "something"})
 # Kinds that describe the scene rather than an object; they end a dangling "a" ("in a meadow").
 SCENE_KINDS: frozenset[str] = frozenset(
     {"background", "tone", "bg_noun", "weather", "occluder", "camera", "camera_none"}
@@ -257,6 +265,8 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
         entries += [(n, Word("shape", shape)) for n in nouns]
         entries += [(_plural(n), Word("shape", shape, plural=True)) for n in nouns]
     entries += [(w, Word("shape_adj", s)) for s, ws in SHAPE_ADJECTIVES.items() for w in ws]
+    entries += [(n, Word("foreign_shape", n)) for n in FOREIGN_SHAPES]
+    entries += [(_plural(n), Word("foreign_shape", n, plural=True)) for n in FOREIGN_SHAPES]
     entries += [(n, Word("generic")) for n in GENERIC_NOUNS]
     entries += [(_plural(n), Word("generic", plural=True)) for n in GENERIC_NOUNS]
     entries += [("something", Word("something"))]
