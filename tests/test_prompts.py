@@ -301,6 +301,9 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("two balls colliding", scene(obj("circle", motion="right"), obj("circle", motion="left"))),
     ("a star hovering in space", scene(obj("star", motion="still"), background="night")),
     ("a sluggish ball that barely moves left", scene(obj("circle", motion="left", speed="slow"))),
+    # A static shot is a still camera; smooth, steady motion is what the world makes anyway.
+    ("blue ball moving up, static shot", scene(obj("circle", "blue", motion="up"), camera_pan="none")),
+    ("a ball moving smoothly and steadily to the left", scene(obj("circle", motion="left"))),
 ]  # fmt: skip
 
 

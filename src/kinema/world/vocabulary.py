@@ -202,6 +202,7 @@ CAMERA_FOLLOW_WORDS: tuple[str, ...] = ("follows", "follow", "following", "follo
 STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
     "no pan", "no panning", "no camera movement", "no camera motion",
+    "static shot", "still shot", "fixed shot", "locked off shot", "locked shot", "tripod shot",
 )  # fmt: skip
 # A negated scene word switches that part off ("no rain", "without a wall"); a negated object word
 # ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
@@ -236,14 +237,15 @@ STOPWORDS: frozenset[str] = frozenset(
     colour color size direction motion""".split()
 )
 # Phrases that say what the world does anyway: every object in a scene has its own colour, directed
-# motion is in a straight line, and a spin stays in place.
+# motion is in a straight line at a steady speed, and a spin stays in place.
 SAID_ANYWAY_PHRASES: tuple[str, ...] = tuple(
     f"{lead}{quality} {noun}"
     for lead in ("", "of ", "in ")
     for quality in ("different", "various", "assorted", "distinct")
     for noun in ("colours", "colors", "coloured", "colored")
 ) + ("colourful", "colorful", "multicoloured", "multicolored", "in a straight line", "straight line", "straight",
-   "in place", "on the spot")
+   "in place", "on the spot", "smoothly", "smooth", "steadily", "steady", "gradually", "constantly",
+   "continuously")
 PUNCTUATION = ".,;:!?"
 # Kinds that may stand between an article and its noun ("a fast spinning red ball"); a motion or
 # speed in such a run describes the noun that ends it, not the object before.
