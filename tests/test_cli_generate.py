@@ -282,3 +282,17 @@ def test_prompt_expansion_is_printed_and_can_be_turned_off(model: Path, tmp_path
     assert main([*argv, "-o", str(tmp_path / "typed.png"), "--no-expand", "--verbose"]) == 0
     err = capsys.readouterr().err
     assert "expanded:" not in err and "caption" not in read_video_metadata(tmp_path / "typed.png")
+
+
+def test_without_output_the_file_is_named_after_the_prompt_and_never_overwrites(model: Path, tmp_path: Path,
+                                                                                  capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for seed in ("1", "2"):
+        code, stdout, err = generate(capsys, model, "--seed", seed)
+        assert code == 0, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-red-ball-2.mp4", "a-red-ball.mp4"]
+    assert read_video_metadata(tmp_path / "a-red-ball-2.mp4")["seed"] == "2"
+    assert "wrote a-red-ball-2.mp4 (seed 2)" in stdout
+    code, _, err = generate(capsys, model, "--frames", "1", "--variations", "2")
+    assert code == 0, err
+    assert {"a-red-ball_0.png", "a-red-ball_1.png"} <= {path.name for path in tmp_path.iterdir()}

@@ -37,6 +37,8 @@ Kinema) and write them by extension: .mp4 (H.264), .gif, .webp (lossless, loopin
 file per frame: OUT_0000.png, ...). Each file stores the prompt, seed, steps, guidance and model
 as metadata. A model supports the sizes and frame counts it was trained for; asking for another
 is an error that lists them. The same prompt, settings and --seed always give the same video.
+Without -o the video goes to this folder, named after the prompt (a-red-ball.mp4, then
+a-red-ball-2.mp4, ...: an earlier video is never overwritten).
 
 Tasks (one per run; every one is the same model and sampler, given different frames):
   (none)             text to video; --frames 1 makes a still image
@@ -86,8 +88,10 @@ def add_generate_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     parser.add_argument("prompt", metavar="PROMPT", help="what the video shows, e.g. \"a red ball bouncing on grass\"")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="output file; its extension picks the format: .mp4, .gif, .webp or .png")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output file; its extension picks the format: .mp4, .gif, .webp or .png (default: a new "
+                             "file in this folder named after the prompt, e.g. a-red-ball-bouncing-on-grass.mp4; "
+                             ".png for --frames 1)")
     parser.add_argument("--model", metavar="DIR",
                         help="a model folder written by KinemaPipeline.save_pretrained (default: the shipped model)")
     parser.add_argument("--size", metavar="WxH",
@@ -278,8 +282,7 @@ def _checked_options(args: argparse.Namespace) -> Path:
     """Validate the options the pipeline does not see (or names differently); return the output path."""
     if not args.prompt.strip():
         raise ValueError("PROMPT is empty; say what the video should show, e.g. \"a red ball bouncing on grass\"")
-    output = Path(args.output)
-    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+    if args.output is not None and Path(args.output).suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"-o/--output must end in {', '.join(OUTPUT_SUFFIXES)} (the extension picks the format); "
                          f"got {args.output!r}")
     checks = [
@@ -299,7 +302,9 @@ def _checked_options(args: argparse.Namespace) -> Path:
     for failed, message in checks:
         if failed:
             raise ValueError(message)
-    return output
+    if args.output is None:
+        return default_output(args.prompt, still=args.frames == 1, count=args.variations)
+    return Path(args.output)
 
 
 def model_folder(model: str | None) -> Path:
@@ -341,6 +346,22 @@ def frames_for_duration(seconds: float, fps: float, frame_counts: tuple[int, ...
     if max_frames is not None and task == "text-to-video" and seconds * fps > longest + group / 2:
         return 1 + group * round((seconds * fps - 1) / group)
     return min(videos, key=lambda count: (abs(count / fps - seconds), count))
+
+
+def default_output(prompt: str, still: bool, count: int = 1, folder: Path = Path()) -> Path:
+    """Without -o: a file named after the prompt ("a-red-ball-bouncing.mp4"), numbered past any that exist.
+
+    A still is a PNG. "-2", "-3", ... are added until none of the files the run writes exists, so a
+    repeated command never overwrites the video it made before.
+    """
+    stem = "-".join(re.findall(r"[a-z0-9]+", prompt.lower()))[:60].rstrip("-") or "kinema"
+    suffix = ".png" if still else ".mp4"
+    number = 1
+    while True:
+        path = folder / f"{stem if number == 1 else f'{stem}-{number}'}{suffix}"
+        if not any(variation_path(path, index, count).exists() for index in range(count)):
+            return path
+        number += 1
 
 
 def variation_path(output: Path, index: int, count: int) -> Path:
