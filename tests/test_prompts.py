@@ -304,6 +304,10 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # A static shot is a still camera; smooth, steady motion is what the world makes anyway.
     ("blue ball moving up, static shot", scene(obj("circle", "blue", motion="up"), camera_pan="none")),
     ("a ball moving smoothly and steadily to the left", scene(obj("circle", motion="left"))),
+    # A light background is the light gray one, a bright one white; light rain is rain on any background.
+    ("a square on a light background", scene(obj("square"), background="gray")),
+    ("a star on a bright backdrop", scene(obj("star"), background="white")),
+    ("a ball in light rain", scene(obj("circle"), weather="rain")),
 ]  # fmt: skip
 
 

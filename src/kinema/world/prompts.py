@@ -509,8 +509,8 @@ class _Reader:
         if following is not None and following.kind == "colour":
             self.unknown.append(text)  # "a dark red ball": no shades either
             return
-        if following is not None and following.kind in ("background", "occluder"):
-            return  # "gray sky", "white stripes"
+        if following is not None and following.kind in ("background", "occluder", "weather"):
+            return  # "gray sky", "white stripes", "light rain"
         if self.background not in PANNABLE_BACKGROUNDS:  # a texture outranks a tone ("striped white backdrop")
             self.background = str(word.value)
 

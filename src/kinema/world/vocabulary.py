@@ -167,9 +167,9 @@ TEXTURED_SYNONYMS: dict[str, tuple[str, ...]] = {
     "stripes": ("stripes", "striped", "stripy", "stripe"),
 }  # fmt: skip
 TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "gray": ("gray", "grey", "light gray", "light grey"),
+    "gray": ("gray", "grey", "light gray", "light grey", "light"),
     "beige": ("beige", "cream", "sand", "sandy", "beach", "desert"),
-    "white": ("white",),
+    "white": ("white", "bright"),
     "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
 }
 WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
