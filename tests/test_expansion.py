@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -442,3 +444,16 @@ def test_rewriter_returning_nothing_usable_is_an_error() -> None:
         expand_prompt("a ball", rewriter=lambda text: "  ")
     with pytest.raises(TypeError, match="rewriter must return a caption string; got NoneType"):
         expand_prompt("a ball", rewriter=lambda text: None)  # type: ignore[arg-type,return-value]
+
+
+def test_prompts_as_users_type_them_are_read_as_they_ask() -> None:
+    """The user-prompt benchmark's prompts: every expansion states what its hand-written statement asks for."""
+    path = Path(__file__).parents[1] / "benchmarks" / "user_prompts.py"
+    spec = importlib.util.spec_from_file_location("user_prompts_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    for prompt, statement in benchmark.PROMPTS:
+        asked = parse_prompt(statement)
+        assert not asked.unknown_words, statement
+        for seed in (0, 1, 2):
+            assert benchmark.read_as_asked(expand_prompt(prompt, seed=seed).attributes, asked), (prompt, seed)
