@@ -1,7 +1,7 @@
 """Prompts as a new user types them: does the whole path (reading, expansion, model) give what was asked?
 
 `kinema eval` prompts are training-style captions, so they measure the model but not the reader in
-front of it. These 44 prompts are written the way people write ("a tiny orange cube drifting
+front of it. These 49 prompts are written the way people write ("a tiny orange cube drifting
 upwards while the camera pans left", typos, synonyms, two sentences), each paired with a plain
 statement of what it asks for, written by hand in caption words. Each prompt is generated as
 `kinema generate` does (prompt expansion on, the model's defaults, 17 frames at 64x64), and the
@@ -83,6 +83,13 @@ PROMPTS: tuple[tuple[str, str], ...] = (
      "a medium orange square moving up quickly, on a striped background"),
     ("a gren ball rols left on the gras", "a green circle moving left, on grass"),
     ("a red heart moving right", "a red thing moving right"),
+    ("a purple ball on a blue background", "a purple circle, under a blue sky"),
+    ("two balls, the red one moving left and the blue one moving right",
+     "a red circle moving left and a blue circle moving right"),
+    ("a yellow square chasing a green star to the right", "a yellow square moving right and a green star moving right"),
+    ("the orange ball moves faster than the cyan one, both going left",
+     "an orange circle moving left quickly and a cyan circle moving left slowly"),
+    ("an extremely slow pink triangle sinking", "a pink triangle moving down slowly"),
 )  # fmt: skip
 
 

@@ -349,14 +349,24 @@ def test_different_seeds_and_prompts_give_different_fills() -> None:
         # Words in other scripts and emoji are words the world lacks, not nothing.
         ("a crème ball 🎈 moving left", ("crème", "🎈")),
         ("一个红色的球", ("一个红色的球",)),
-        ("a red ball on a blue background",
-         ("blue (backgrounds are gray, beige, white, charcoal, sky, grass, night, stripes)",)),
+        ("a red ball on a purple background",
+         ("purple (backgrounds are gray, beige, white, charcoal, sky, grass, night, stripes)",)),
     ],
 )
 def test_unknown_words_are_reported(prompt: str, unknown: tuple[str, ...]) -> None:
     expansion = expand_prompt(prompt)
     assert expansion.unknown == unknown
     assert_reads_back(expansion, prompt)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "background"), [("a red ball on a blue background", "sky"), ("a green backdrop", "grass")]
+)
+def test_a_coloured_background_is_read_as_the_nearest(prompt: str, background: str) -> None:
+    expansion = expand_prompt(prompt)
+    assert expansion.attributes.background == background
+    assert expansion.unknown[0].endswith(f"(read as {background}, the nearest; "
+                                         "backgrounds are gray, beige, white, charcoal, sky, grass, night, stripes)")
 
 
 def test_filler_words_are_not_unknown() -> None:

@@ -157,7 +157,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a ball, a square and a star move left",
      scene(obj("circle", motion="left"), obj("square", motion="left"), obj("star", motion="left"))),
     ("a red ball rolls and a blue square moves left",
-     scene(obj("circle", "red"), obj("square", "blue", motion="left"))),
+     scene(obj("circle", "red", motion="right"), obj("square", "blue", motion="left"))),
     ("Two shapes: a ball and a star spinning",
      scene(obj("circle", motion="spin"), obj("star", motion="spin"))),
     # "a" after a preposition is a place, not an object that takes the motion after it.
@@ -184,7 +184,23 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj("square", "red", motion="up-left"), camera_pan="left")),
     ("the camera follows a ball",
      scene(obj("circle"), unknown=("follows (the camera follows an object moving left or right)",))),
-    ("a ball following a star", scene(obj("circle"), obj("star"), unknown=("following",))),
+    # Between two objects, following and chasing say both go the same way; comparatives set speeds.
+    ("a ball following a star", scene(obj("circle", motion="right"), obj("star", motion="right"))),
+    ("a red ball chasing a blue ball to the left",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="left"))),
+    ("the red ball is moving faster than the blue one",
+     scene(obj("circle", "red", speed="fast"), obj("circle", "blue", speed="slow"))),
+    ("a green star moves right, slower than the yellow square",
+     scene(obj("star", "green", motion="right", speed="slow"), obj("square", "yellow", speed="fast"))),
+    ("a red ball overtaking a blue ball",
+     scene(obj("circle", "red", motion="right", speed="fast"), obj("circle", "blue", motion="right", speed="slow"))),
+    ("an extremely slow square", scene(obj("square", speed="slow"))),
+    # "the red one" after a plural is one of them; with nothing to name again it is another of the last noun.
+    ("two balls, the red one moving left", scene(obj("circle"), obj("circle", "red", motion="left"))),
+    ("two balls, the red one moving left and the blue one moving right",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
+    ("a red ball moving left and the blue one moving right",
+     scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
     # Counts said in words, and orbits said as a relation.
     ("a few small red stars", scene(*[obj("star", "red", "small")] * 3)),
     ("lots of balls", scene(*[obj("circle")] * 5)),
@@ -263,6 +279,13 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # "a ... one" after a noun is another of the same shape; "down a hill" is a path, not a second object.
     ("a large red ball and a small one", scene(obj("circle", "red", "large"), obj("circle", size="small"))),
     ("a ball rolls down a hill", scene(obj("circle", motion="down"), unknown=("hill",))),
+    # A ball rolls along the ground: with no side named it goes across, unless a relation sets it.
+    ("a ball rolling", scene(obj("circle", motion="right"))),
+    ("a rolling pink ball", scene(obj("circle", "pink", motion="right"))),
+    ("a ball that rolls along the ground", scene(obj("circle", motion="right"))),
+    ("two balls rolling towards each other", scene(obj("circle", motion="right"), obj("circle", motion="left"))),
+    ("two balls moving across in opposite directions",
+     scene(obj("circle", motion="right"), obj("circle", motion="left"))),
     # "the big one", "the red one" name an object read before by what sets it apart; its clause is its own.
     ("a big blue ball and a small red ball, the big one moves right, the small one moves left",
      scene(obj("circle", "blue", "large", "right"), obj("circle", "red", "small", "left"))),

@@ -1,4 +1,5 @@
-"""One noun phrase of a prompt: the objects it names ("two red balls") and what the reader gives them.
+"""One noun phrase of a prompt: the objects it names ("two red balls"), what the reader gives them,
+and which earlier phrase a later mention ("the red one") names again.
 
 `prompts` reads words into these groups; a group expands into one `Attributes` per object.
 """
@@ -40,8 +41,12 @@ class NounGroup:
         self.size = mention.size or self.size
         self.motion, self.speed = self.motion or mention.motion, self.speed or mention.speed
 
-    def objects(self) -> list[Attributes]:
-        """Expand to one Attributes per object; a list of colours names one object each."""
+    def objects(self, across_goes_right: bool = True) -> list[Attributes]:
+        """Expand to one Attributes per object; a list of colours names one object each.
+
+        With `across_goes_right` false, "across" leaves the direction open for a relation to set
+        ("two balls rolling towards each other").
+        """
         number = max(self.count or (2 if self.plural else 1), len(self.colours))
         out = []
         for index in range(number):
@@ -49,7 +54,56 @@ class NounGroup:
                 colour: str | None = self.colours[0]
             else:
                 colour = self.colours[index] if index < len(self.colours) else None
-            motion = "right" if self.motion is None and self.across else self.motion
+            motion = "right" if self.motion is None and self.across and across_goes_right else self.motion
             motion = diagonal(motion) if self.diagonal else motion
             out.append(Attributes(self.shape, colour, self.size, motion, self.speed))
         return out
+
+
+def split(groups: list[NounGroup], plural: NounGroup) -> list[NounGroup]:
+    """Replace a plural group in `groups` by one group per object, so each can be described alone."""
+    members = [
+        NounGroup(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
+                  generic=plural.generic)
+        for _ in range(plural.count or 2)
+    ]
+    index = groups.index(plural)
+    groups[index:index + 1] = members
+    return members
+
+
+def find_referent(groups: list[NounGroup], mention: NounGroup, pronoun: bool = False) -> NounGroup | None:
+    """The group read before that "the ball" (or "the big one") names again; None: a new object.
+
+    It has the mention's shape ("the shape" names the only object; "one" any shape) and number, and
+    the latest whose colour, size, motion and speed all match wins; failing that, the latest that
+    says nothing against them ("a ball and a star; the red ball moves left" gives the ball its colour).
+    A singular mention of a plural group is one of its objects, split off ("two balls, the red one").
+    """
+    if not mention.definite:
+        return None
+
+    def same_shape(earlier: NounGroup) -> bool:
+        if mention.foreign_noun is not None:
+            return earlier.foreign_noun == mention.foreign_noun
+        if mention.shape is not None:
+            return earlier.shape == mention.shape
+        return pronoun or len(groups) == 1
+
+    def fits(earlier: NounGroup, strict: bool) -> bool:
+        colours = not mention.colours or set(mention.colours) <= set(earlier.colours) or (
+            not strict and not earlier.colours)
+        return colours and all(
+            said is None or known == said or (not strict and known is None)
+            for said, known in ((mention.size, earlier.size), (mention.motion, earlier.motion),
+                                (mention.speed, earlier.speed)))
+
+    for strict in (True, False):
+        for earlier in reversed(groups):
+            if same_shape(earlier) and earlier.plural == mention.plural and fits(earlier, strict):
+                return earlier
+    if not mention.plural:
+        for earlier in reversed(groups):
+            if same_shape(earlier) and earlier.plural and len(earlier.colours) <= 1 and fits(earlier, False):
+                return split(groups, earlier)[0]
+    return None

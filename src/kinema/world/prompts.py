@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kinema.world.prompt_groups import NounGroup
+from kinema.world.prompt_groups import NounGroup, find_referent, split
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.prompt_words import read_words
 from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, SHAPES, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
     DESTINATION_PREPOSITIONS,
+    NEAREST_BACKGROUND,
     NOUN_KINDS,
     PLACE_PREPOSITIONS,
     PRENOMINAL_KINDS,
@@ -78,6 +79,7 @@ class _Reader:
         self.subjects: list[NounGroup] = []
         self.sharers: list[NounGroup] | None = None  # set by the first predicate word after the subjects
         self.mentioned: list[NounGroup] = []  # objects named again ("the ball", "the red one")
+        self.compared_speed: str | None = None  # "faster than ...": the speed of the next object named
 
     def feed(self, text: str, word: Word | None, following: Word | None, before_noun: bool = False) -> None:
         """Consume one word or phrase, knowing the next one (and whether a noun ends the run it starts)."""
@@ -143,7 +145,7 @@ class _Reader:
             self.pending.saw_unknown = True
 
     def _on_follow(self, text: str, word: Word | None, following: Word | None) -> None:
-        self._on_unknown(text, word, following)  # "a ball following a star": objects do not follow each other
+        self.relation = self.relation or ("same", text)  # "a ball chasing a star": both go the same way
 
     def _on_boundary(self, text: str, word: Word | None, following: Word | None) -> None:
         self.postposed, self.distribute, self.member = None, False, None
@@ -230,8 +232,13 @@ class _Reader:
     def _on_colour(self, text: str, word: Word, following: Word | None) -> None:
         if following is not None and following.kind in ("background", "occluder"):
             return  # "blue sky", "green lawn", "red wall": describes the scene, not an object
-        if following is not None and following.kind == "bg_noun":
-            self.unknown.append(f"{text} ({_BACKGROUNDS})")  # the world has no coloured plain backgrounds
+        if following is not None and following.kind == "bg_noun":  # the world has no coloured plain backgrounds
+            nearest = NEAREST_BACKGROUND.get(str(word.value))
+            if nearest is None:
+                self.unknown.append(f"{text} ({_BACKGROUNDS})")
+                return
+            self.unknown.append(f"{text} (read as {nearest}, the nearest; {_BACKGROUNDS})")
+            self.background = self.background or nearest
             return
         target = self._adjective_target()
         if target is self.member:
@@ -268,13 +275,7 @@ class _Reader:
         size = plural.count or (2 if plural.plural else 1)
         if self.previous_kind != "boundary" or size < 2 or len(plural.colours) > 1:
             return None
-        self.groups.pop()
-        self.members = [
-            NounGroup(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
-                      generic=plural.generic)
-            for _ in range(size)
-        ]
-        self.groups.extend(self.members)
+        self.members = split(self.groups, plural)
         self.described = 1
         return self.members[0]
 
@@ -329,7 +330,10 @@ class _Reader:
         """A noun (or the pronoun "one") ends the waiting adjectives: they become one group of objects."""
         group = self.pending
         group.shape, group.plural, group.generic = shape, plural, generic
-        referent = self._referent(group, pronoun)
+        group.speed, self.compared_speed = group.speed or self.compared_speed, None
+        referent = find_referent(self.groups, group, pronoun)
+        if referent is None and pronoun and self.groups:  # "a red ball ... and the blue one": another ball
+            group.shape, group.foreign_noun = self.groups[-1].shape, self.groups[-1].foreign_noun
         if referent is not None:
             self.groups.remove(referent)  # it is the object being described now, so it goes last
             # A mention starts a clause of its own: objects only introduced before it do not share its
@@ -345,37 +349,6 @@ class _Reader:
         self.pending = NounGroup()
         self.postposed, self.distribute = None, False
         self.members, self.member = [], None
-
-    def _referent(self, group: NounGroup, pronoun: bool = False) -> NounGroup | None:
-        """The object read before that "the ball" (or "the big one") names again; None: a new object.
-
-        It has the mention's shape ("the shape" names the only object; "one" any shape) and number, and
-        the latest whose colour, size, motion and speed all match wins; failing that, the latest that
-        says nothing against them ("a ball and a star; the red ball moves left" gives the ball its colour).
-        """
-        if not group.definite:
-            return None
-
-        def same_shape(earlier: NounGroup) -> bool:
-            if group.foreign_noun is not None:
-                return earlier.foreign_noun == group.foreign_noun
-            if group.shape is not None:
-                return earlier.shape == group.shape
-            return pronoun or len(self.groups) == 1
-
-        def fits(earlier: NounGroup, strict: bool) -> bool:
-            colours = not group.colours or set(group.colours) <= set(earlier.colours) or (
-                not strict and not earlier.colours)
-            return colours and all(
-                said is None or known == said or (not strict and known is None)
-                for said, known in ((group.size, earlier.size), (group.motion, earlier.motion),
-                                    (group.speed, earlier.speed)))
-
-        for strict in (True, False):
-            for earlier in reversed(self.groups):
-                if same_shape(earlier) and earlier.plural == group.plural and fits(earlier, strict):
-                    return earlier
-        return None
 
     def _describing_member(self) -> bool:
         """True while words describe a member ("one red ...") rather than start a new object."""
@@ -422,6 +395,16 @@ class _Reader:
                 self.unknown.append(f"then {text} (one motion per object)")  # the speed of the later motion
             else:
                 target.speed = str(word.value)
+
+    def _on_comparative(self, text: str, word: Word, following: Word | None) -> None:
+        """'faster than the blue one': this object fast, the one named next slow (and the reverse).
+
+        "Overtaking" and "trailing" also say both go the same way.
+        """
+        self._on_speed(text, word, following)
+        self.compared_speed = "slow" if word.value == "fast" else "fast"
+        if not text.endswith("than") and self.relation is None:
+            self.relation = ("same", text)
 
     def _on_direction(self, text: str, word: Word, following: Word | None) -> None:
         """Directions combine across axes ('up and to the left'); a later word on one axis replaces it.
@@ -546,9 +529,11 @@ class _Reader:
         groups = [g for g in self.groups if g.has_attributes() or not g.generic]
         if not groups:
             groups = self.groups  # "two things": the count is all the prompt says
-        objects = [obj for group in groups for obj in group.objects()]
-        if self.relation is not None and not relate(objects, self.relation[0]):
+        related = self.relation is not None
+        objects = [obj for group in groups for obj in group.objects(across_goes_right=not related)]
+        if related and not relate(objects, self.relation[0]):
             self.unknown.append(f"{self.relation[1]} (needs two objects that move in straight lines)")
+            objects = [obj for group in groups for obj in group.objects()]
         camera_pan = "right" if self.pan_without_direction and self.camera_pan is None else self.camera_pan
         if self.follow is not None and camera_pan is None:
             camera_pan = followed_pan(objects)

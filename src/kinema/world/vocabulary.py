@@ -115,31 +115,38 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
              "spinning round"),
 }  # fmt: skip
 SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "fast": ("fast", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
+    "fast": ("fast", "faster", "quicker", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
              "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace",
              "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
              "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting",
              "zip", "zips", "zipping", "rush", "rushes", "rushing", "hurry", "hurries", "hurrying",
              "at lightning speed", "lightning fast", "at full speed", "at top speed", "full speed"),
-    "slow": ("slow", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
+    "slow": ("slow", "slower", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
              "in slow motion", "slow motion", "slow mo",
              "at low speed", "at a slow pace", "at a leisurely pace", "at a gentle pace",
              "crawl", "crawls", "crawling", "creep", "creeps", "creeping", "inch", "inches", "inching",
              "sluggish", "unhurried", "barely", "hardly"),
 }  # fmt: skip
+# "faster than the blue ball": this object fast, the one it is compared with the other speed.
+COMPARATIVE_SPEEDS: dict[str, tuple[str, ...]] = {
+    "fast": ("faster than", "quicker than", "more quickly than", "outpacing", "outrunning", "overtaking"),
+    "slow": ("slower than", "more slowly than", "lagging behind", "trailing"),
+}
 MOVE_VERBS: tuple[str, ...] = (
     "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
     "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
-    "roll", "rolls", "rolling", "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
+    "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
     "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
     "stay", "stays", "staying", "remain", "remains", "remaining",
     "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
     "sail", "sails", "sailing", "wander", "wanders", "wandering",
 )  # fmt: skip
 # Motion across the frame with no side named: it goes right, as a pan with no direction does.
+# A ball rolls along the ground, so rolling with no direction is across too.
 ACROSS_WORDS: tuple[str, ...] = (
     "across", "crosses", "crossing", "across the screen", "across the frame", "across the scene",
-    "across the picture", "across the view",
+    "across the picture", "across the view", "roll", "rolls", "rolling", "rolled",
+    "along the ground", "along the floor",
 )  # fmt: skip
 # "Moving diagonally": a direction on one axis gains the other ("diagonally up" is up and to the right).
 DIAGONAL_WORDS: tuple[str, ...] = ("diagonally", "diagonal", "at an angle")
@@ -172,6 +179,8 @@ TONE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "white": ("white", "bright"),
     "charcoal": ("charcoal", "black", "dark gray", "dark grey", "dark"),
 }
+# A plain background in a colour the world lacks is read as its nearest background ("a blue background" is the sky).
+NEAREST_BACKGROUND: dict[str, str] = {"blue": "sky", "cyan": "sky", "green": "grass", "yellow": "beige", "orange": "beige"}
 WEATHER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "snow": ("snow", "snows", "snowing", "snowy", "snowfall", "snowflake", "snowflakes", "blizzard",
              "falling snow", "snowstorm"),
@@ -198,7 +207,11 @@ RELATION_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
 # "The camera follows the ball": a pan the way the object moves (only after a camera word).
-CAMERA_FOLLOW_WORDS: tuple[str, ...] = ("follows", "follow", "following", "followed", "chases", "chasing")
+# After "camera" the camera pans with the object; between two objects, both go the same way ("a ball chasing a star").
+CAMERA_FOLLOW_WORDS: tuple[str, ...] = (
+    "follows", "follow", "following", "followed", "chases", "chase", "chasing", "chased",
+    "pursues", "pursue", "pursuing", "pursued",
+)  # fmt: skip
 STATIC_CAMERA_PHRASES: tuple[str, ...] = (
     "static camera", "still camera", "fixed camera", "stationary camera", "steady camera", "locked camera",
     "no pan", "no panning", "no camera movement", "no camera motion",
@@ -229,6 +242,7 @@ STOPWORDS: frozenset[str] = frozenset(
     """the is are was were be been being it its this that these those there here with while whilst as and or
     but of in on at to toward towards into onto from by for through over under beneath below above
     against behind front beside near around along also very really slightly too so
+    extremely incredibly super quite rather fairly somewhat extra ultra
     which who where when some just only again we you i me please show shows showing featuring features
     has have having make makes generate create render see does do video clip scene shot footage frame screen
     middle centre center place way pace speed plain day time shaped sized ground floor side edge corner
@@ -279,6 +293,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("direction", comp, verb=True)) for comp, ws in DIRECTION_VERBS.items() for w in ws]
     entries += [(w, Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
+    entries += [(w, Word("comparative", s)) for s, ws in COMPARATIVE_SPEEDS.items() for w in ws]
     entries += [(w, Word("verb")) for w in MOVE_VERBS]
     entries += [(w, Word("across")) for w in ACROSS_WORDS]
     entries += [(w, Word("diagonal")) for w in DIAGONAL_WORDS]
