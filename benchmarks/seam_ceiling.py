@@ -8,7 +8,9 @@ clip is encoded, the first 17 frames as the head the pipeline gives the model, t
 latents a perfect model would sample; the window is decoded and anchored as the pipeline does, and
 the seam rule is applied. It also reports the mean decoded step at each position in a latent group
 against the original's: a decoder that moves objects unevenly within a group (a stutter every g
-frames) makes its largest step exactly at the seam, which opens a group.
+frames) makes its largest step exactly at a seam that opens a group. Both layouts are measured:
+the head ending on the seam frame (`boundary`, the pipeline's layout until session 26) and the
+head ending one frame before it, the seam frame sampled again (`overlap`, `kinema.tasks.plan`).
 
     python benchmarks/seam_ceiling.py [--vae DIR] [--cases 50] [--out benchmarks/results]
 """
@@ -31,30 +33,34 @@ from kinema.world.render import render
 
 RESULTS = Path(__file__).parent / "results"
 CLIP, TOTAL, FPS, SIZE = 17, 33, 8.0, 64  # the extend eval's clip, the true continuation's length, its fps and size
+OVERLAP = 1  # kinema.tasks.plan.head_overlap: the overlap layout's head ends this many frames before the seam
 
 
 @torch.no_grad()
 def ceiling(vae, cases: int) -> dict:
     group = vae.config.temporal_compression
-    head_latents = 1 + (CLIP - 1) // group
-    records, decoded_steps, original_steps = [], [], []
+    shift = group - OVERLAP  # the overlap layout's window starts here: its head is frames shift .. CLIP - 1 - OVERLAP
+    ratios: dict[str, list[float]] = {"boundary": [], "overlap": []}
+    decoded_steps, original_steps = [], []
     for case in make_cases("extend", cases, SIZE, SIZE, FPS, seed=0):
-        truth = render(case.spec, TOTAL, SIZE, SIZE, FPS)
+        truth = render(case.spec, TOTAL + shift, SIZE, SIZE, FPS)
         video = to_model_range(truth[None])
-        latents = torch.cat([vae.encode(video[:, :, :CLIP]), vae.encode(video)[:, :, head_latents:]], dim=2)
-        decoded = to_pixels(vae.decode(latents))
-        window = anchored(decoded, [truth[None, CLIP - 1]], [CLIP - 1])[0]
-        records.append(seam_continuity(truth[:CLIP], window[CLIP:]))
-        decoded_steps.append(step_sizes(to_pixels(vae.decode(vae.encode(video)))[0]))
-        original_steps.append(step_sizes(truth))
-    ratios = np.array([record["ratio"] for record in records])
+        for layout, start, head_end in (("boundary", 0, CLIP), ("overlap", shift, CLIP - OVERLAP)):
+            window_video = video[:, :, start : start + TOTAL]
+            head = vae.encode(video[:, :, start:head_end])
+            latents = torch.cat([head, vae.encode(window_video)[:, :, head.shape[2]:]], dim=2)
+            seam = CLIP - 1 - start  # the seam frame's place in the window, where the pipeline anchors
+            window = anchored(to_pixels(vae.decode(latents)), [truth[None, CLIP - 1]], [seam])[0]
+            ratios[layout].append(seam_continuity(truth[:CLIP], window[seam + 1 :])["ratio"])
+        decoded_steps.append(step_sizes(to_pixels(vae.decode(vae.encode(video[:, :, :TOTAL])))[0]))
+        original_steps.append(step_sizes(truth[:TOTAL]))
     # Step i goes into frame i + 1; frame 1 + g k opens a latent group, so phase 0 is the step into a group.
     phase = np.arange(TOTAL - 1) % group
     decoded_steps, original_steps = np.stack(decoded_steps), np.stack(original_steps)
     return {
         "cases": cases,
-        "seam_rate": round(float((ratios <= 1.2).mean()), 3),
-        "seam_ratio_median": round(float(np.median(ratios)), 3),
+        **{f"seam_rate_{layout}": round(float((np.array(r) <= 1.2).mean()), 3) for layout, r in ratios.items()},
+        **{f"seam_ratio_median_{layout}": round(float(np.median(r)), 3) for layout, r in ratios.items()},
         "decoded_step_by_phase": [round(float(decoded_steps[:, phase == p].mean()), 3) for p in range(group)],
         "original_step_by_phase": [round(float(original_steps[:, phase == p].mean()), 3) for p in range(group)],
     }

@@ -235,7 +235,8 @@ def test_extend_writes_the_clip_then_the_new_frames(model: Path, inputs, tmp_pat
     assert frames.shape == (33, 16, 16, 3)
     played = np.abs(frames[:17].astype(int) - source).mean()
     assert played < 12 and played < 0.5 * np.abs(frames[16:].astype(int) - source).mean()  # the clip plays first
-    assert "extend: 16 new frames in 2 windows, 17 from the input" in stdout  # the tiny model: 2 + 2 groups each
+    # the tiny model: 2 + 2 groups each, and one group more for the clip's last frame, sampled again
+    assert "extend: 16 new frames in 3 windows, 17 from the input" in stdout
     back = tmp_path / "before.mp4"
     code, _, err = generate(capsys, model, "-o", str(back), "--extend", str(inputs["clip"]), "--backward", "--new-only")
     assert code == 0, err

@@ -98,6 +98,15 @@ def test_cases_are_reproducible_and_fit_their_task() -> None:
         task_eval.make_cases("dance", 1, 32, 32, FPS)
 
 
+def test_backward_extension_is_scored_on_the_step_into_the_clips_first_frame() -> None:
+    case = task_eval.make_cases("extend-backward", 1, 32, 32, FPS, seed=4)[0]
+    truth = render(case.spec, 33, 32, 32, FPS)
+    assert np.array_equal(case.inputs["clip"], truth[16:])  # the true lead-in is truth[:17]
+    assert task_eval.score(case, truth[:17], truth, FPS)["ok"]
+    jumped = np.concatenate([np.repeat(truth[:1], 16, axis=0), truth[16:]])  # holds, then jumps onto the clip
+    assert not task_eval.score(case, jumped[:17], jumped, FPS)["ok"]
+
+
 def test_cli_task_list_matches_the_library() -> None:
     from kinema.cli.eval_tasks import TASKS
 

@@ -14,7 +14,7 @@ from kinema.cli import EXIT_OK, parse_size
 from kinema.cli.generate import EDIT_NOISE_CHOICES
 
 # kinema.evaluation.task_eval.TASKS (a test keeps them equal), here so that --help imports nothing heavy
-TASKS = ("image-to-video", "extend", "loop", "join", "edit", "long")
+TASKS = ("image-to-video", "extend", "extend-backward", "loop", "join", "edit", "long")
 DEFAULT_CASES = 50
 DEFAULT_STRENGTH = 1.0  # kinema.tasks.requests.DEFAULT_STRENGTH (a test keeps them equal)
 
@@ -22,9 +22,9 @@ DEFAULT_STRENGTH = 1.0  # kinema.tasks.requests.DEFAULT_STRENGTH (a test keeps t
 def add_task_options(parser: argparse.ArgumentParser) -> None:
     """The task evals' options (and the shared ones when the parser lacks them)."""
     group = parser.add_argument_group(
-        "task evals (--task image-to-video | extend | loop | join | edit | long)",
+        "task evals (--task image-to-video | extend | extend-backward | loop | join | edit | long)",
         "Each task runs on --cases scenes from the world, once per seed: first-frame PSNR (image-to-video), "
-        "the 20% seam rule and the object kept across the seam (extend), the 20% rule from last frame to first "
+        "the 20% seam rule and the object kept across the seam (extend, extend-backward), the 20% rule from last frame to first "
         "(loop), end-frame PSNR (join), attribute changed and direction kept (edit), the prompted colour in the "
         "last 10 s and per 10-s segment (long).")
     _option(group, parser, "--task", metavar="NAME", help=f"the task to evaluate: one of {', '.join(TASKS)}")

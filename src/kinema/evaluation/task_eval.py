@@ -8,6 +8,7 @@ once per seed, and each output is scored by the analytic checker plus the task's
 - extend: seam continuity, the *20% rule*: the mean absolute step from the clip's last frame to
   the first new one is at most 1.2 x the clip's typical (median) step; and the checker judging the
   stitched clip keeps the object's colour, shape and direction across the seam.
+- extend-backward: the same, mirrored: the step from the last new frame into the clip's first.
 - loop: the same rule for the step from the last frame back to the first, against the loop's own
   typical step.
 - join: PSNR of the first frame against A's last and of the last frame against B's first (30 dB).
@@ -43,13 +44,13 @@ from kinema.world.spec import (
     SceneSpec,
 )
 
-TASKS = ("image-to-video", "extend", "loop", "join", "edit", "long")
+TASKS = ("image-to-video", "extend", "extend-backward", "loop", "join", "edit", "long")
 PSNR_TARGET = 30.0
 SEAM_TOLERANCE = 0.20
 MOTION_FLOOR = 1.0  # grey levels (mean absolute step) below which a clip counts as still
 TAIL_SECONDS = 10.0
 RATE_TARGET = 0.80
-CASE_FRAMES = {"image-to-video": 17, "extend": 33, "join": 49, "edit": 17}  # frames rendered per case
+CASE_FRAMES = {"image-to-video": 17, "extend": 33, "extend-backward": 33, "join": 49, "edit": 17}  # per case
 
 
 # ----------------------------------------------------------------------------- measures
@@ -182,6 +183,8 @@ def case_inputs(task: str, clip: np.ndarray) -> dict[str, np.ndarray]:
         return {"image": clip[0]}
     if task == "extend":
         return {"clip": clip[:17]}
+    if task == "extend-backward":
+        return {"clip": clip[16:]}  # the true lead-in is clip[:17]
     if task == "join":
         return {"a": clip[:17], "b": clip[33:]}  # the true transition is clip[16:34]
     return {"video": clip}
@@ -206,6 +209,7 @@ def task_request(case: TaskCase, fps: float, strength: float, long_seconds: floa
     return {
         "image-to-video": lambda: {"image": inputs["image"], "num_frames": 17},
         "extend": lambda: {"extend": inputs["clip"], "num_frames": 17},
+        "extend-backward": lambda: {"extend": inputs["clip"], "backward": True, "num_frames": 17},
         "loop": lambda: {"loop": True, "num_frames": 33},
         "join": lambda: {"join": (inputs["a"], inputs["b"]), "num_frames": 18},
         "edit": lambda: {"video": inputs["video"], "strength": strength, "edit_noise": edit_noise},
@@ -220,8 +224,12 @@ def score(case: TaskCase, frames: np.ndarray, stitched: np.ndarray, fps: float) 
         value = first_frame_psnr(frames, inputs["image"])
         motion = [v for v in check(frames, case.spec, fps).verdicts if v.attribute == "motion"]
         return {"psnr": _db(value), "ok": bool(value >= PSNR_TARGET), "motion_ok": bool(motion and motion[0].ok)}
-    if task == "extend":
-        seam = seam_continuity(inputs["clip"], stitched[len(inputs["clip"]) :])
+    if task in ("extend", "extend-backward"):
+        clip = inputs["clip"]
+        if task == "extend":
+            seam = seam_continuity(clip, stitched[len(clip) :])
+        else:  # mirrored: time reversed, the clip's first frame is its last and the lead-in comes after it
+            seam = seam_continuity(clip[::-1], stitched[: len(stitched) - len(clip)][::-1])
         verdicts = check(stitched, case.spec, fps).verdicts
         kept = {v.attribute: v.ok for v in verdicts if v.object == 0 and v.attribute in ("colour", "shape", "motion")}
         return {**seam, "kept": kept, "object_kept": bool(kept) and all(kept.values())}
@@ -293,11 +301,11 @@ def summarize(task: str, records: list[dict]) -> dict:
         summary["target"] = f"PSNR >= {PSNR_TARGET:g} dB"
     if task == "image-to-video":
         summary["motion_rate"] = rate("motion_ok")
-    if task in ("extend", "loop"):
+    if task in ("extend", "extend-backward", "loop"):
         summary["seam_rate"] = rate("ok")
         summary["median_ratio"] = round(float(np.median([r["ratio"] for r in records])), 3)
         summary["target"] = f"seam step <= {1 + SEAM_TOLERANCE:g} x typical step"
-    if task == "extend":
+    if task in ("extend", "extend-backward"):
         summary["object_kept_rate"] = rate("object_kept")
     if task == "edit":
         summary.update(changed_rate=rate("changed"), direction_kept_rate=rate("direction_kept"),

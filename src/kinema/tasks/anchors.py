@@ -3,8 +3,9 @@
 A window's given frames come back through the VAE, which is lossy (a few grey levels at this
 size). Written next to the true frames, the new frames would jump by that error at every seam: the
 first frame after an extended clip, the frames around a join, the wrap of a loop. So each window
-is anchored: at its *head anchor* (the last pixel of its head) and its *tail anchor* (the first
-pixel of its tail) the residual `known - decoded` is measured, and the new frames get that
+is anchored: at its *head anchor* (the last given frame before its new ones: the head's last pixel,
+or the last frame it samples again, `Window.head_overlap`) and its *tail anchor* (the first given
+frame after them) the residual `known - decoded` is measured, and the new frames get that
 residual, weighted 1 at the anchor and falling linearly to 0 across the window (with both
 anchors, the two residuals are interpolated between them). The anchor frames then equal the
 known frames exactly, the frame after a seam differs from it by the model's own step, and the
@@ -22,10 +23,11 @@ def window_anchors(window: Window, group: int) -> list[tuple[int, int]]:
     """(position in the window, timeline index) of the window's head and tail anchors; [] without given frames."""
     anchors = []
     if window.head:
-        last_head = window.head_span(group)[1] - 1
-        anchors.append((last_head - window.start, last_head))
+        seam = window.head_span(group)[1] - 1 + window.head_overlap
+        anchors.append((seam - window.start, seam))
     if window.tail:
-        anchors.append((window.frames - group * window.tail, window.tail_span(group)[0]))
+        position = window.frames - group * window.tail - window.tail_overlap
+        anchors.append((position, window.tail_span(group)[0] - window.tail_overlap))
     return anchors
 
 

@@ -233,7 +233,7 @@ def plan_join(limits: Limits, num_frames: int | None, inputs: dict[str, np.ndarr
     if len(inputs["b"]) < g * plans.JOIN_TAIL:
         raise ValueError(f"join needs a clip B of at least {g * plans.JOIN_TAIL} frames (its opening is the "
                          f"transition's given end); got {len(inputs['b'])}")
-    return plans.plan_join(len(inputs["a"]), len(inputs["b"]), frames, g)
+    return plans.plan_join(len(inputs["a"]), len(inputs["b"]), frames, g, longest)
 
 
 def plan_loop(limits: Limits, num_frames: int | None, image: bool) -> plans.Plan:
@@ -246,7 +246,7 @@ def plan_loop(limits: Limits, num_frames: int | None, image: bool) -> plans.Plan
     if first is None:
         raise ValueError(f"num_frames for a loop must be 1 + {g}k from {least} to {most} for this model "
                          f"(a clip, then a window back to its start); got {frames!r}")
-    return plans.plan_loop(frames, first, g, image=image)
+    return plans.plan_loop(frames, first, g, longest, image=image)
 
 
 def plan_edit(limits: Limits, num_frames: int | None, inputs: dict[str, np.ndarray]) -> tuple[plans.Plan, list[str]]:
