@@ -43,7 +43,7 @@ def ceiling(vae, cases: int) -> dict:
     ratios: dict[str, list[float]] = {"boundary": [], "overlap": []}
     decoded_steps, original_steps = [], []
     for case in make_cases("extend", cases, SIZE, SIZE, FPS, seed=0):
-        truth = render(case.spec, TOTAL + shift, SIZE, SIZE, FPS)
+        truth = render(case.spec, TOTAL + group, SIZE, SIZE, FPS)  # the overlap window reaches frame TOTAL + shift - 1
         video = to_model_range(truth[None])
         for layout, start, head_end in (("boundary", 0, CLIP), ("overlap", shift, CLIP - OVERLAP)):
             window_video = video[:, :, start : start + TOTAL]
