@@ -24,9 +24,9 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "task evals (--task image-to-video | extend | extend-backward | loop | join | edit | long)",
         "Each task runs on --cases scenes from the world, once per seed: first-frame PSNR (image-to-video), "
-        "the 20% seam rule and the object kept across the seam (extend, extend-backward), the 20% rule from last frame to first "
-        "(loop), end-frame PSNR (join), attribute changed and direction kept (edit), the prompted colour in the "
-        "last 10 s and per 10-s segment (long).")
+        "the 20% seam rule and the object kept across the seam (extend, extend-backward), the 20% rule from "
+        "last frame to first (loop), end-frame PSNR (join), attribute changed and direction kept (edit), the "
+        "prompted colour in the last 10 s and per 10-s segment (long).")
     _option(group, parser, "--task", metavar="NAME", help=f"the task to evaluate: one of {', '.join(TASKS)}")
     _option(group, parser, "--cases", type=int, default=DEFAULT_CASES, metavar="N",
             help="scenes per task (the issue asks for at least 50)")

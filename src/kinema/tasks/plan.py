@@ -50,9 +50,9 @@ right before a tail's first, carries the largest step of the group. An extension
 ends its head one frame before the seam and samples the seam frame again (`head_overlap`; a
 backward one starts its tail g - 1 frames after, `tail_overlap`), and a loop's closing window does
 both; the anchor sits on the seam frame itself, so it is still the clip's own. Each seam is then
-the step into a group's second frame:
-with the step 89,200 model, the first new frame's step from the clip's last is 0.72 grey levels
-on average, as in the true continuation, against 1.68 with the seam on the boundary.
+the step into a group's second frame: with the step 89,200 model, the first new frame's step from
+the clip's last is 0.72 grey levels on average, as in the true continuation, against 1.68 with the
+seam on the boundary.
 
 Everything here is integer bookkeeping (no torch), so the layouts are unit-tested exactly.
 """
@@ -65,9 +65,6 @@ from dataclasses import dataclass, field
 # (9 pixel frames, ~1 s at 8 fps) carry velocity and a bounce's curvature into the next window. A
 # window that has room takes more (up to the model's longest clip): context costs tokens, not quality.
 CHAIN_CONTEXT = 2
-# A window given a clip's frames samples a few of them again so that the step across the seam is
-# the step into a latent group's second frame, where the decoder steps as the true clip does (see
-# "Seam frames" above): one frame after a head, g - 1 before a tail (g = the temporal compression).
 # A join or loop window is given one latent at each end: the `both` mask the model is trained on.
 JOIN_HEAD, JOIN_TAIL = 1, 1
 
