@@ -115,7 +115,8 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
              "spinning round"),
 }  # fmt: skip
 SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "fast": ("fast", "faster", "quicker", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly", "swift",
+    "fast": ("fast", "faster", "quicker", "quickly", "quick", "rapidly", "rapid", "speedily", "speedy", "swiftly",
+             "swift",
              "at speed", "at high speed", "at a fast pace", "at a quick pace", "at a rapid pace",
              "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
              "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting",
@@ -206,8 +207,8 @@ RELATION_SYNONYMS: dict[str, tuple[str, ...]] = {
              "together", "side by side", "in parallel", "in unison", "in formation"),
 }  # fmt: skip
 CAMERA_WORDS: tuple[str, ...] = ("camera", "pan", "pans", "panning", "panned", "tracking", "tracks")
-# "The camera follows the ball": a pan the way the object moves (only after a camera word).
-# After "camera" the camera pans with the object; between two objects, both go the same way ("a ball chasing a star").
+# After a camera word, a pan the way the object moves ("the camera follows the ball"); between two
+# objects, both go the same way ("a ball chasing a star").
 CAMERA_FOLLOW_WORDS: tuple[str, ...] = (
     "follows", "follow", "following", "followed", "chases", "chase", "chasing", "chased",
     "pursues", "pursue", "pursuing", "pursued",
