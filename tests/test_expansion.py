@@ -342,7 +342,7 @@ def test_different_seeds_and_prompts_give_different_fills() -> None:
 @pytest.mark.parametrize(
     ("prompt", "unknown"),
     [
-        ("a dragon flying", ("dragon", "flying")),
+        ("a dragon flying", ("dragon",)),
         ("a beautiful cinematic red ball", ("beautiful", "cinematic")),
         ("a red kite soaring left over a meadow", ("kite", "soaring")),
         ("a ball whooshing right in 4k", ("whooshing", "4k")),
@@ -383,8 +383,8 @@ def test_filler_words_are_not_unknown() -> None:
 
 
 def test_nothing_understood_still_makes_a_world_scene() -> None:
-    expansion = expand_prompt("a dragon flying over a castle")
-    assert expansion.unknown == ("dragon", "flying", "castle")
+    expansion = expand_prompt("dragons soaring over castles")
+    assert expansion.unknown == ("dragons", "soaring", "castles")
     assert expansion.filled[0].startswith("count: ")
     assert_reads_back(expansion, expansion.caption)
 

@@ -23,6 +23,7 @@ from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.prompt_words import read_words
 from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, SHAPES, Attributes, SceneAttributes
 from kinema.world.vocabulary import (
+    ATTACHING_WORDS,
     DESTINATION_PREPOSITIONS,
     NEAREST_BACKGROUND,
     NOUN_KINDS,
@@ -191,6 +192,8 @@ class _Reader:
 
     def _on_verb(self, text: str, word: Word | None, following: Word | None) -> None:
         """'moving', 'slides': the words that follow carry the meaning, but the predicate starts here."""
+        if self._unknown_noun_waiting() and not self.before_noun:
+            self._close_unknown_noun()  # "a dog and a cat running": the cat is the predicate's last subject
         if self.groups and not self.before_noun:
             self._predicate_sharers()  # "a ball rolls and a star moves left": the ball keeps its own
 
@@ -208,8 +211,11 @@ class _Reader:
 
     def _on_count(self, text: str, word: Word, following: Word | None) -> None:
         self.postposed = None
-        if self.pending.saw_unknown and not self.pending.has_attributes():
-            self.pending = NounGroup()  # "two cats and a ball": the two went to the cats, not the ball
+        attached = bool(self.recent) and self.recent[-1] in ATTACHING_WORDS
+        if self._unknown_noun_waiting() and (self.pending.has_attributes() or not attached):
+            self._close_unknown_noun()  # "a cat chasing a mouse", "a dog running left and a cat ..."
+        elif self.pending.saw_unknown and not self.pending.has_attributes():
+            self.pending = NounGroup()  # "a cat on a table", "a video of a ball": the second "a" starts afresh
         if text == "one" and self.previous_kind == "place":
             return  # "the left one": the place picked the object
         if text == "one" and self.pending.definite and self.pending.count is None and self.pending.has_attributes():
@@ -350,6 +356,13 @@ class _Reader:
         self.postposed, self.distribute = None, False
         self.members, self.member = [], None
 
+    def _unknown_noun_waiting(self) -> bool:
+        """Whether the waiting words are a count and a noun the world does not know ("a cat"): still an object."""
+        return self.pending.count is not None and self.pending.saw_unknown and not self.pending.placed
+
+    def _close_unknown_noun(self) -> None:
+        self._close_pending(self.pending.shape, plural=False, generic=False)
+
     def _describing_member(self) -> bool:
         """True while words describe a member ("one red ...") rather than start a new object."""
         return self.member is not None and self.pending.count is None and not self.pending.has_attributes()
@@ -358,12 +371,12 @@ class _Reader:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
         if self.before_noun:
             return [self._adjective_target()]  # "a ball and a *spinning* star"
-        pending = self.pending
-        if pending.has_attributes() or (pending.count is not None and not self.groups):
-            return [pending]
         # "a cat jumping": the motion belongs to the unknown noun after the count, not the object before.
         # A bare speed does not ("a ball moving to a tree quickly"), nor a place ("on a table").
-        if pending.count is not None and pending.saw_unknown and not pending.placed and word.kind != "speed":
+        if self._unknown_noun_waiting() and word.kind != "speed":
+            self._close_unknown_noun()
+        pending = self.pending
+        if pending.has_attributes() or (pending.count is not None and not self.groups):
             return [pending]
         if not self.groups:
             return [pending]

@@ -141,6 +141,9 @@ MOVE_VERBS: tuple[str, ...] = (
     "stay", "stays", "staying", "remain", "remains", "remaining",
     "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
     "sail", "sails", "sailing", "wander", "wanders", "wandering",
+    # How animals and vehicles move: the world draws them as shapes, and the direction still holds.
+    "run", "runs", "running", "ran", "walk", "walks", "walking", "walked", "fly", "flies", "flying", "flew",
+    "drive", "drives", "driving", "swim", "swims", "swimming", "march", "marches", "marching",
 )  # fmt: skip
 # Motion across the frame with no side named: it goes right, as a pan with no direction does.
 # A ball rolls along the ground, so rolling with no direction is across too.
@@ -227,6 +230,10 @@ PREPOSITIONS: frozenset[str] = frozenset(
     """in on at to into onto over under across through behind beside near around along beneath below above
     against from past inside within toward towards""".split()
 )
+# Words after which an "a" names what an unknown noun before is made of, rides or holds, so one object
+# in all: "a photo of a ball", "a kid riding a bike"; against "a cat chasing a mouse" (two objects) and
+# "a cat on a table" (the cat; the table is a place).
+ATTACHING_WORDS: tuple[str, ...] = ("of", "with", "ride", "rides", "riding", "carrying", "holding")
 # "on the left", "at the top", "along the bottom": a place in the frame, which the world does not
 # choose (an object starts where its motion needs). "from the left" is the opposite motion: it heads right.
 PLACE_PREPOSITIONS: tuple[str, ...] = ("on", "at", "in", "along")
