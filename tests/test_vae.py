@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from kinema.config import VAE_PRESETS, VAEConfig
-from kinema.models.vae import VideoVAE, grow_decoder, load_vae, save_vae
-from kinema.training.vae_trainer import VAETrainConfig, export_vae, reconstruction_loss, train_vae
+from kinema.models.vae import VideoVAE, add_refiner, grow_decoder, load_vae, save_vae
+from kinema.training.vae_trainer import VAETrainConfig, export_vae, object_pixel_weights, reconstruction_loss, train_vae
 
 TINY = VAE_PRESETS["tiny-test"]
 
@@ -167,6 +167,23 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path) -> None:
     assert any((tmp_path / "straight" / "tb").iterdir())
 
 
+def test_an_adversarial_run_resumes_exactly_and_ships_no_discriminator(tmp_path) -> None:
+    adversarial = dataclasses.replace(TRAIN, gan_weight=0.5, gan_start=2)
+    straight = train_vae(adversarial, tmp_path / "straight", progress=False)
+    resumed_dir = tmp_path / "resumed"
+    train_vae(adversarial, resumed_dir, progress=False)
+    shutil.rmtree(resumed_dir / "checkpoints" / "step_0000006")
+    (resumed_dir / "checkpoints" / "latest").write_text("step_0000003")
+    resumed = train_vae(adversarial, resumed_dir, progress=False)
+    assert resumed["loss"] == pytest.approx(straight["loss"], rel=1e-5)
+    assert resumed["discriminator_loss"] == pytest.approx(straight["discriminator_loss"], rel=1e-5)
+    assert 0.0 < straight["discriminator_loss"] < 4.0
+    shipped = load_vae(export_vae(tmp_path / "straight", tmp_path / "model", stats_batches=2))
+    assert not any("discriminator" in name for name in shipped.state_dict())
+    with pytest.raises(ValueError, match="gan_weight and gan_start"):
+        dataclasses.replace(TRAIN, gan_weight=-0.1)
+
+
 def test_a_run_folder_refuses_other_settings(tmp_path) -> None:
     train_vae(dataclasses.replace(TRAIN, steps=1), tmp_path / "run", progress=False)
     with pytest.raises(ValueError, match="different settings"):
@@ -208,16 +225,35 @@ def test_a_grown_decoder_decodes_exactly_as_before(vae: VideoVAE) -> None:
         grow_decoder(grown, 2)
 
 
+@torch.no_grad()
+def test_a_refiner_starts_as_the_identity_and_keeps_the_decoder_causal_and_streamable(vae: VideoVAE) -> None:
+    refined = add_refiner(vae, 8).eval()
+    latents = vae.encode(video(17))
+    torch.testing.assert_close(refined.decode(latents), vae.decode(latents), rtol=0, atol=1e-6)
+    torch.nn.init.normal_(refined.decoder.refiner.conv_out.conv.weight, std=0.1)  # as if trained
+    whole = refined.decode(latents)
+    assert (whole - vae.decode(latents)).abs().mean() > 1e-3
+    torch.testing.assert_close(torch.cat(list(refined.decode_stream(latents, chunk_latents=1)), dim=2), whole, atol=1e-5, rtol=0)
+    later = latents.clone()
+    later[:, :, 3:] += 1.0
+    torch.testing.assert_close(refined.decode(later)[:, :, :9], whole[:, :, :9], atol=1e-6, rtol=0)
+    assert add_refiner(refined, 8) is refined
+    with pytest.raises(ValueError, match="already has a refiner of width 8"):
+        add_refiner(refined, 4)
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        VAEConfig(patch_size=4, channels=(24, 32), refine_channels=8)
+
+
 def test_growing_the_decoder_in_training_ships_the_bigger_decoder(tmp_path) -> None:
     train_vae(dataclasses.replace(TRAIN, steps=2), tmp_path / "base", progress=False)
     base = export_vae(tmp_path / "base", tmp_path / "base-model", stats_batches=2)
-    growing = dataclasses.replace(TRAIN, steps=3, freeze_encoder=True, decoder_blocks=2)
+    growing = dataclasses.replace(TRAIN, steps=3, freeze_encoder=True, decoder_blocks=2, refine_channels=4)
     with pytest.raises(ValueError, match="--init"):
         train_vae(growing, tmp_path / "no-init", progress=False)
     train_vae(growing, tmp_path / "grown", init=base, progress=False)
     train_vae(growing, tmp_path / "grown", progress=False)  # a resume needs no --init: the run holds the grown weights
     grown = load_vae(export_vae(tmp_path / "grown", tmp_path / "grown-model", stats_batches=2))
-    assert grown.config.decoder_blocks == 2
+    assert grown.config.decoder_blocks == 2 and grown.config.refine_channels == 4
     assert grown.config.latent_mean == load_vae(base).config.latent_mean
 
 
@@ -231,6 +267,37 @@ def test_the_temporal_term_penalises_flicker_that_pixels_alone_barely_see() -> N
     assert temporal[0] == pytest.approx(plain[0]) and temporal[1] > plain[1] + 0.15
     image = reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5, temporal_weight=1.0)[0]
     assert image == pytest.approx(reconstruction_loss(steady[:, :, :1], target[:, :, :1], edge_weight=0.5)[0])
+
+
+def test_object_weights_mark_the_objects_and_the_ring_around_them() -> None:
+    from kinema.world.spec import ObjectSpec, SceneSpec
+
+    spec = SceneSpec(objects=(ObjectSpec(colour="red", shape="square", size="large", x=0.5, y=0.5, motion="still"),))
+    weights = object_pixel_weights([spec], 5, 32, 32, weight=8.0)
+    assert weights.shape == (1, 1, 5, 32, 32)
+    assert weights[0, 0, :, 16, 16].eq(9.0).all()  # the object's centre
+    assert weights[0, 0, :, 0, 0].eq(1.0).all()  # far from it
+    inside = weights[0, 0, 0] == 9.0
+    ring = (weights[0, 0, 0] > 1.0) & ~inside
+    assert inside.sum() > 20 and ring.sum() >= 4 * inside.sum() ** 0.5  # about the outline's length
+
+
+def test_object_weights_make_an_error_on_the_object_count_more() -> None:
+    target = torch.zeros(1, 3, 5, 8, 8)
+    weights = torch.ones(1, 1, 5, 8, 8)
+    weights[..., 2:4, 2:4] = 9.0
+    on_object, on_background = target.clone(), target.clone()
+    on_object[..., 2, 2] = 0.5
+    on_background[..., 6, 6] = 0.5
+    plain = [reconstruction_loss(x, target, edge_weight=0.5, temporal_weight=1.0) for x in (on_object, on_background)]
+    weighted = [reconstruction_loss(x, target, edge_weight=0.5, temporal_weight=1.0, weights=weights) for x in (on_object, on_background)]
+    assert plain[0][0] == pytest.approx(plain[1][0])
+    assert weighted[0][0] > 3 * weighted[1][0]
+    assert weighted[0][1] == plain[0][1]  # the MSE (the logged PSNR) stays plain
+    uniform = reconstruction_loss(on_object, target, edge_weight=0.5, temporal_weight=1.0, weights=torch.full_like(weights, 2.0))
+    assert uniform[0] == pytest.approx(plain[0][0])
+    with pytest.raises(ValueError, match="object_weight must be 0 or more"):
+        dataclasses.replace(TRAIN, object_weight=-1.0)
 
 
 def test_temporal_error_separates_steps_into_a_new_latent_group() -> None:

@@ -31,6 +31,8 @@ class VAEConfig:
     decoder_blocks_per_level: int | None = None
     # The finest levels convolve in space only (time is mixed where frames merge and at coarser
     # levels): measured 1.8x cheaper, and most of the cost sits there.
+    # Width of a full-resolution refiner after the decoder (kinema.models.vae.PixelRefiner); 0: none.
+    refine_channels: int = 0
     spatial_only_levels: int = 1
     temporal_compression: int = 4  # 1 + 4k frames become 1 + k latent frames
     # Per-channel latent statistics measured on data, so the transformer sees unit-variance latents.
@@ -46,6 +48,11 @@ class VAEConfig:
             raise ValueError(f"spatial_downsamples must be in [0, {len(self.channels) - 1}] (levels minus one); got {self.spatial_downsamples}")
         if self.decoder_blocks_per_level is not None and self.decoder_blocks_per_level < 1:
             raise ValueError(f"decoder_blocks_per_level must be 1 or more (or None); got {self.decoder_blocks_per_level}")
+        if self.refine_channels < 0:
+            raise ValueError(f"refine_channels must be 0 (no refiner) or its width; got {self.refine_channels}")
+        if self.refine_channels and self.channels[0] % self.patch_size**2:
+            raise ValueError(f"a refiner unstacks the first level's {self.channels[0]} channels into pixels, so they must "
+                             f"be a multiple of patch_size**2 = {self.patch_size**2}")
         for name in ("latent_mean", "latent_std"):
             values = getattr(self, name)
             if values and len(values) != self.latent_channels:

@@ -39,11 +39,19 @@ FIELD_HELP: dict[str, str] = {
     "edge_weight": "weight of the L1 loss on spatial gradients, which keeps edges sharp",
     "temporal_weight": "weight of the L1 loss on frame-to-frame differences, which keeps the decoder from "
     "flickering where one latent group hands over to the next",
+    "object_weight": "extra weight of the loss on the pixels an object covers and the ring just outside it "
+    "(0 = off; 8: such a pixel counts 9 times), so its outline is kept, not only the background",
+    "gan_weight": "weight of an adversarial term: a small patch discriminator, trained alongside, penalises the "
+    "blur that pixel losses settle for (0 = off; try 0.1)",
+    "gan_start": "the decoder feels the discriminator from this step on (the discriminator learns from the start)",
     "grad_clip": "clip the gradient norm to this",
     "freeze_encoder": "train only the decoder (with --init): the latent space stays as it is, so a transformer "
     "trained on the initial VAE still works with the result",
     "decoder_blocks": "with --init: grow the decoder to N residual blocks per level (the new blocks start as the "
     "identity, so training starts from the initial VAE's quality); with --freeze-encoder the latent space stays as it is",
+    "refine_channels": "with --init: add a full-resolution refiner of this width after the decoder (it starts "
+    "as the identity; with --freeze-encoder the latent space stays as it is), which draws what is smaller than "
+    "the decoder's pixel blocks: corners and star points",
     "seed": "seed of the initial weights and of the data stream (batch k is always the same clips)",
     "checkpoint_every": "write a resume-complete checkpoint every N steps (and after the last)",
     "keep_checkpoints": "keep only the newest N checkpoints",

@@ -183,6 +183,31 @@ class Encoder(nn.Module):
         return self.conv_out(F.silu(self.norm_out(x)), cache)
 
 
+class PixelRefiner(nn.Module):
+    """A residual correction of the decoded frames at full resolution, one frame at a time.
+
+    The decoder's last layer draws each p x p pixel block as a linear mix of its features, which
+    blurs what is smaller than a block: the points of a star, the corners of a square, the marks
+    that tell shapes apart. A few convolutions over the pixels (and the last features, unstacked
+    to pixels) can draw them sharp again. The last convolution starts at zero, so a refiner added
+    to a trained decoder changes nothing until it is trained; spatial only, so causal and streamable.
+    """
+
+    def __init__(self, feature_channels: int, width: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList([CausalConv3d(3 + feature_channels, width, time_kernel=1),
+                                    *(CausalConv3d(width, width, time_kernel=1) for _ in range(2))])
+        self.conv_out = CausalConv3d(width, 3, time_kernel=1)  # 4 convolutions: each pixel sees 9 x 9
+        nn.init.zeros_(self.conv_out.conv.weight)
+        nn.init.zeros_(self.conv_out.conv.bias)
+
+    def forward(self, frames: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([frames, features], dim=1)
+        for conv in self.convs:
+            x = F.silu(conv(x))
+        return frames + self.conv_out(x)
+
+
 class Decoder(nn.Module):
     """Latents (B, latent, 1 + k, h, w) -> video (B, 3, 1 + 4k, h s, w s), roughly in [-1, 1]."""
 
@@ -202,13 +227,18 @@ class Decoder(nn.Module):
             self.levels.append(nn.ModuleList(blocks))
         self.norm_out = ChannelRMSNorm(widths[0])
         self.conv_out = CausalConv3d(widths[0], 3 * self.patch**2, time_kernel=time_kernel(config, 0))
+        self.refiner = PixelRefiner(widths[0] // self.patch**2, config.refine_channels) if config.refine_channels else None
 
     def forward(self, latents: torch.Tensor, cache: CausalCache | None = None) -> torch.Tensor:
         x = self.mid(self.conv_in(latents, cache), cache)
         for blocks in self.levels:
             for block in blocks:
                 x = block(x, cache)
-        return depth_to_space(self.conv_out(F.silu(self.norm_out(x)), cache), self.patch)
+        features = F.silu(self.norm_out(x))
+        frames = depth_to_space(self.conv_out(features, cache), self.patch)
+        if self.refiner is None:
+            return frames
+        return self.refiner(frames, depth_to_space(features, self.patch))
 
 
 class VideoVAE(nn.Module):
@@ -331,6 +361,24 @@ def grow_decoder(vae: VideoVAE, blocks_per_level: int) -> VideoVAE:
             nn.init.zeros_(block.conv2.conv.weight)
             nn.init.zeros_(block.conv2.conv.bias)
     return grown.train(vae.training)
+
+
+def add_refiner(vae: VideoVAE, width: int) -> VideoVAE:
+    """A copy of `vae` with a full-resolution refiner of `width` channels after its decoder, decoding exactly as before.
+
+    The refiner's last convolution starts at zero (see PixelRefiner); one of the same width already
+    there is kept as it is.
+    """
+    current = vae.config.refine_channels
+    if current == width:
+        return vae
+    if current:
+        raise ValueError(f"the decoder already has a refiner of width {current}; it cannot become {width}")
+    refined = VideoVAE(dataclasses.replace(vae.config, refine_channels=width))
+    missing, unexpected = refined.load_state_dict(vae.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("decoder.refiner.") for key in missing):
+        raise ValueError(f"cannot add a refiner to this decoder: weights {(unexpected or missing)[:3]} do not match")
+    return refined.train(vae.training)
 
 
 def load_vae(folder) -> VideoVAE:

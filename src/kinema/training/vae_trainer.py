@@ -17,9 +17,17 @@ import torch
 import torch.nn.functional as F
 
 from kinema.config import VAE_PRESETS, VAEConfig, config_from_dict
-from kinema.data.world_stream import parse_buckets, to_model_range, to_pixels, world_batch
+from kinema.data.world_stream import FPS, parse_buckets, to_model_range, to_pixels, world_batch
 from kinema.evaluation.metrics import psnr
-from kinema.models.vae import VideoVAE, grow_decoder, load_vae, save_vae
+from kinema.models.vae import VideoVAE, add_refiner, grow_decoder, load_vae, save_vae
+from kinema.world.render import object_coverage
+from kinema.training.adversarial import (
+    PatchDiscriminator,
+    discriminator_loss,
+    discriminator_state,
+    generator_loss,
+    load_discriminator_state,
+)
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
 from kinema.training.run import RunLogger, check_run_dir, check_schedule, learning_rate
 
@@ -39,9 +47,13 @@ class VAETrainConfig:
     kl_weight: float = 1e-4
     edge_weight: float = 0.5
     temporal_weight: float = 0.0
+    object_weight: float = 0.0  # extra loss weight of the pixels at and around the objects
+    gan_weight: float = 0.0  # weight of the adversarial term (kinema.training.adversarial); 0: none
+    gan_start: int = 200  # the decoder feels the discriminator from this step (the discriminator learns from step 0)
     grad_clip: float = 1.0
     freeze_encoder: bool = False
     decoder_blocks: int = 0  # > 0: grow the --init model's decoder to this many blocks per level
+    refine_channels: int = 0  # > 0: add a full-resolution refiner of this width to the --init model's decoder
     seed: int = 0
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
@@ -52,21 +64,54 @@ class VAETrainConfig:
         if self.preset not in VAE_PRESETS:
             raise ValueError(f"preset must be one of {sorted(VAE_PRESETS)}; got {self.preset!r}")
         check_schedule(self, ("checkpoint_every", "keep_checkpoints", "preview_every", "log_every"))
+        if self.refine_channels < 0:
+            raise ValueError(f"refine_channels must be 0 (keep the decoder) or the refiner's width; got {self.refine_channels}")
         if self.decoder_blocks < 0:
             raise ValueError(f"decoder_blocks must be 0 (keep the decoder) or the number of blocks per level; got {self.decoder_blocks}")
+        if not self.gan_weight >= 0.0 or self.gan_start < 0:
+            raise ValueError(f"gan_weight and gan_start must be 0 or more; got {self.gan_weight} and {self.gan_start}")
+        if not self.object_weight >= 0.0:
+            raise ValueError(f"object_weight must be 0 or more; got {self.object_weight}")
         parse_buckets(self.buckets)
 
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, edge_weight: float,
-                        temporal_weight: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                        temporal_weight: float = 0.0, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """L1 + L2 on pixels, L1 on spatial gradients (sharp edges without a perceptual network) and on
-    frame-to-frame differences (no flicker where one latent group hands over to the next); and the MSE."""
+    frame-to-frame differences (no flicker where one latent group hands over to the next); and the MSE.
+
+    `weights` (B, 1, T, H, W), e.g. from `object_pixel_weights`, make every term a weighted mean
+    (a difference between two pixels weighs as the heavier of them); the MSE returned stays plain.
+    """
     mse = F.mse_loss(recon, target)
-    loss = F.l1_loss(recon, target) + mse
+    error = recon - target
+    loss = weighted_mean(error.abs() + error.pow(2), weights)
     for dim, weight in ((3, edge_weight), (4, edge_weight), (2, temporal_weight)):
         if weight and recon.shape[dim] > 1:
-            loss = loss + weight * F.l1_loss(torch.diff(recon, dim=dim), torch.diff(target, dim=dim))
+            pair = None if weights is None else torch.maximum(weights.narrow(dim, 1, weights.shape[dim] - 1),
+                                                              weights.narrow(dim, 0, weights.shape[dim] - 1))
+            loss = loss + weight * weighted_mean((torch.diff(recon, dim=dim) - torch.diff(target, dim=dim)).abs(), pair)
     return loss, mse
+
+
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of `values`, weighted by `weights` broadcast over them (the plain mean without)."""
+    if weights is None:
+        return values.mean()
+    weights = weights.expand_as(values)
+    return (values * weights).sum() / weights.sum()
+
+
+def object_pixel_weights(specs: list, num_frames: int, height: int, width: int, weight: float) -> torch.Tensor:
+    """Loss weights (B, 1, T, H, W): 1 + weight on pixels an object covers and the ring just outside it.
+
+    An object is a few percent of a frame, so in a plain mean its outline (the corners and points
+    that tell a star from a circle) weighs little next to the background; the ring counts because
+    the background next to an edge says where the edge is as much as the object's own pixels do.
+    """
+    cover = np.stack([object_coverage(spec, num_frames, height, width, FPS) for spec in specs])
+    near = F.max_pool3d(torch.from_numpy(cover)[:, None], (1, 3, 3), stride=1, padding=(0, 1, 1))
+    return 1.0 + weight * near
 
 
 def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -81,47 +126,68 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
     torch.manual_seed(config.seed)
     checkpoint = latest_checkpoint(run_dir / "checkpoints")
     if init is None and checkpoint is None:
-        for flag, value in (("freeze_encoder", config.freeze_encoder), ("decoder_blocks", config.decoder_blocks)):
-            if value:  # both change a trained VAE: the latent space must already mean something
+        for flag, value in (("freeze_encoder", config.freeze_encoder), ("decoder_blocks", config.decoder_blocks),
+                            ("refine_channels", config.refine_channels)):
+            if value:  # each changes a trained VAE: the latent space must already mean something
                 raise ValueError(f"--{flag.replace('_', '-')} works on a trained VAE, so it needs one to start from: "
                                  "pass --init MODEL_DIR (init= in Python)")
     vae = load_vae(init).train() if init else VideoVAE(VAE_PRESETS[config.preset])
     if config.decoder_blocks:
         vae = grow_decoder(vae, config.decoder_blocks)
+    if config.refine_channels:
+        vae = add_refiner(vae, config.refine_channels)
     if config.freeze_encoder:  # decoder-only: the latent space, and any transformer trained in it, stay valid
         vae.encoder.requires_grad_(False)
     trained = [parameter for parameter in vae.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=config.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    discriminator = PatchDiscriminator() if config.gan_weight else None
+    d_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=config.lr, betas=(0.5, 0.9)) if discriminator else None
     start = 0
     if checkpoint is not None:
-        meta, _ = load_checkpoint(checkpoint, vae, optimizer)
+        meta, extra = load_checkpoint(checkpoint, vae, optimizer)
         start = meta["step"]  # steps done
+        if discriminator is not None:
+            load_discriminator_state(discriminator, d_optimizer, extra, meta["discriminator_optimizer"])
     buckets = parse_buckets(config.buckets)
     logger = RunLogger(run_dir, enabled=True, total=config.steps, start=start, progress=progress, prefix="vae")
     metrics: dict = {}
     window: list[tuple[float, float]] = []
     for step in range(start, config.steps):
-        clips, _ = world_batch(config.seed, step, buckets)
+        clips, specs = world_batch(config.seed, step, buckets)
         video = to_model_range(clips)
+        weights = object_pixel_weights(specs, *clips.shape[1:4], config.object_weight) if config.object_weight else None
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         with torch.set_grad_enabled(not config.freeze_encoder):
             mean, logvar = vae.encode_distribution(video)
         latents = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         recon = vae.decoder(latents)
-        rec_loss, mse = reconstruction_loss(recon, video, config.edge_weight, config.temporal_weight)
+        rec_loss, mse = reconstruction_loss(recon, video, config.edge_weight, config.temporal_weight, weights)
         kl = kl_divergence(mean, logvar)
         loss = rec_loss + config.kl_weight * kl
+        if discriminator is not None and step >= config.gan_start:
+            loss = loss + config.gan_weight * generator_loss(discriminator(recon))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(trained, config.grad_clip)
         optimizer.step()
-        window.append((mse.item(), kl.item()))
+        d_loss = 0.0
+        if discriminator is not None:
+            for group in d_optimizer.param_groups:
+                group["lr"] = learning_rate(config, step)
+            d_step_loss = discriminator_loss(discriminator(video), discriminator(recon.detach()))
+            d_optimizer.zero_grad(set_to_none=True)
+            d_step_loss.backward()
+            d_optimizer.step()
+            d_loss = d_step_loss.item()
+        window.append((mse.item(), kl.item(), d_loss))
         logger.bar.update(1)
         if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            mse_mean, kl_mean = (float(np.mean(values)) for values in zip(*window))
+            mse_mean, kl_mean, d_loss_mean = (float(np.mean(values)) for values in zip(*window))
             metrics = {"loss": loss.item(), "psnr": psnr_from_mse(mse_mean), "kl": kl_mean, "grad_norm": float(grad_norm),
                        "lr": learning_rate(config, step)}
+            if discriminator is not None:
+                metrics["discriminator_loss"] = d_loss_mean  # 2 is chance; near 0, it wins every patch
             window.clear()
             logger.bar.set_postfix(psnr=f"{metrics['psnr']:.2f}", kl=f"{metrics['kl']:.3f}")
             logger.log(step + 1, metrics)
@@ -129,7 +195,10 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
         if (step + 1) % config.preview_every == 0 or step + 1 == config.steps:
             write_preview(vae, run_dir / "previews" / f"step_{step + 1:07d}.png")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            save_checkpoint(run_dir / "checkpoints", vae, optimizer, step + 1, {"train_config": asdict(config), "vae_config": asdict(vae.config)})
+            extra_meta, extra_tensors = {"train_config": asdict(config), "vae_config": asdict(vae.config)}, {}
+            if discriminator is not None:
+                extra_tensors, extra_meta["discriminator_optimizer"] = discriminator_state(discriminator, d_optimizer)
+            save_checkpoint(run_dir / "checkpoints", vae, optimizer, step + 1, extra_meta, extra_tensors)
             prune_checkpoints(run_dir / "checkpoints", config.keep_checkpoints)
     logger.close()
     return metrics
