@@ -90,6 +90,9 @@ PROMPTS: tuple[tuple[str, str], ...] = (
     ("the orange ball moves faster than the cyan one, both going left",
      "an orange circle moving left quickly and a cyan circle moving left slowly"),
     ("an extremely slow pink triangle sinking", "a pink triangle moving down slowly"),
+    ("a dog running left and a cat running right", "a thing moving left and a thing moving right"),
+    ("a red car and a blue truck driving to the left", "a red thing moving left and a blue thing moving left"),
+    ("a bird flying up into the sky", "a thing moving up, under a blue sky"),
 )  # fmt: skip
 
 

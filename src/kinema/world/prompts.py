@@ -371,8 +371,9 @@ class _Reader:
         """Motion attaches to the nearest object before it, or waits for the next when none precedes."""
         if self.before_noun:
             return [self._adjective_target()]  # "a ball and a *spinning* star"
-        # "a cat jumping": the motion belongs to the unknown noun after the count, not the object before.
-        # A bare speed does not ("a ball moving to a tree quickly"), nor a place ("on a table").
+        # "a cat jumping": the unknown noun after the count is an object, and the motion is its own (with
+        # earlier subjects that have none, as for a known noun). Not for a bare speed ("a ball moving to
+        # a tree quickly"), nor after a place ("on a table").
         if self._unknown_noun_waiting() and word.kind != "speed":
             self._close_unknown_noun()
         pending = self.pending
