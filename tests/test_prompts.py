@@ -88,6 +88,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a photo of a cat moving left", scene(obj(motion="left"), unknown=("photo", "cat"))),
     ("a cat on a table", scene(obj(), unknown=("cat", "table"))),
     ("a bird flying up over a blue sky", scene(obj(motion="up"), background="sky", unknown=("bird",))),
+    ("a red balloon floating up", scene(obj("circle", "red", motion="up"))),
     ("snow is falling on a rising ball", scene(obj("circle", motion="up"), weather="snow")),
     ("a ball moving down as snow falls", scene(obj("circle", motion="down"), weather="snow")),
     ("a star in falling snow", scene(obj("star"), weather="snow")),

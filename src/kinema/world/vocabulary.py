@@ -41,7 +41,8 @@ SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "large": ("large", "big", "huge", "giant", "enormous", "massive"),
 }
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
-    "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot"),
+    "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot", "balloon", "bubble", "marble", "snowball",
+               "planet", "bead"),
     "square": ("square", "box", "block", "cube", "tile"),
     "triangle": ("triangle", "pyramid"),
     "star": ("star",),
