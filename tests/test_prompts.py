@@ -89,6 +89,8 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a cat on a table", scene(obj(), unknown=("cat", "table"))),
     ("a bird flying up over a blue sky", scene(obj(motion="up"), background="sky", unknown=("bird",))),
     ("a red balloon floating up", scene(obj("circle", "red", motion="up"))),
+    ("a red ball moving away", scene(obj("circle", "red", motion="shrink"))),
+    ("the ball flies away to the left", scene(obj("circle", motion="left"))),
     ("snow is falling on a rising ball", scene(obj("circle", motion="up"), weather="snow")),
     ("a ball moving down as snow falls", scene(obj("circle", motion="down"), weather="snow")),
     ("a star in falling snow", scene(obj("star"), weather="snow")),

@@ -28,6 +28,7 @@ class NounGroup:
     saw_unknown: bool = False  # an unknown word followed the count ("a cat jumping")
     placed: bool = False  # the count follows a preposition or direction ("on a table", "down a hill"): not a subject
     across: bool = False  # "moving across the screen": with no direction named, it goes right
+    away: bool = False  # the motion is a bare "away" (shrinking), which a direction named after it replaces
     definite: bool = False  # "the ball": may name an object read before ("a ball and a star; the ball moves left")
     foreign_noun: str | None = None  # "heart": a shape the world does not draw, kept so "the heart" finds it again
 

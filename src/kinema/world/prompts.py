@@ -401,7 +401,7 @@ class _Reader:
             if text in ROTATION_SENSES and target.motion == "spin":
                 continue
             if not self._second_motion(text, target, str(word.value)):
-                target.motion = str(word.value)
+                target.motion, target.away = str(word.value), text == "away"
 
     def _on_speed(self, text: str, word: Word, following: Word | None) -> None:
         for target in self._motion_targets(word):
@@ -440,6 +440,8 @@ class _Reader:
             heading = direction_name(horizontal, vertical)
             if destination and target.motion in DIRECTIONS and _opposed(target.motion, heading):
                 target.motion = None  # "left to right": the first direction was where the motion starts
+            if target.away:
+                target.motion, target.away = None, False  # "flies away to the left": it goes left
             if self._second_motion(text, target, heading):
                 continue
             if target.motion in DIRECTIONS:

@@ -110,7 +110,8 @@ MOTION_SYNONYMS: dict[str, tuple[str, ...]] = {
              "approaches", "closer"),
     "shrink": ("shrink", "shrinks", "shrinking", "contract", "contracts", "contracting", "deflate", "deflates",
                "deflating", "dwindle", "dwindles", "dwindling", "smaller", "away from the camera",
-               "away from the viewer", "into the distance", "receding", "recedes", "farther away", "further away"),
+               "away from the viewer", "into the distance", "receding", "recedes", "farther away", "further away",
+               "away"),  # "a car driving away": from the viewer (away from each other is "apart", below)
     "spin": ("spin", "spins", "spinning", "rotate", "rotates", "rotating", "twirl", "twirls", "twirling",
              "turn", "turns", "turning", "whirl", "whirls", "whirling", "turning round", "turns round",
              "spinning round"),
