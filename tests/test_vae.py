@@ -306,3 +306,17 @@ def test_temporal_error_separates_steps_into_a_new_latent_group() -> None:
     errors = np.tile(np.array([4.0, 1.0, 1.0, 1.0]), (3, 4))  # 16 steps of 17 frames; each group opens with a jump
     assert temporal_error(errors, 4) == {"temporal_error": 1.75, "temporal_error_group_boundary": 4.0,
                                          "temporal_error_within_group": 1.0}
+
+
+@torch.no_grad()
+def test_the_vae_eval_reports_agreement_by_attribute_and_shapes_by_object(vae: VideoVAE) -> None:
+    from kinema.evaluation.vae_quality import evaluate_vae
+
+    report = evaluate_vae(vae, clips=2, height=32, width=32, frames=5, batch=2)
+    assert report["clips"] == 2 and report["size"] == "32x32x5"
+    assert set(report["checker_agreement_by_attribute"]) >= {"colour", "shape"}
+    assert report["shape_agreement_by_object"]
+    for name, rate in report["shape_agreement_by_object"].items():
+        size, shape = name.split()
+        assert size in ("small", "medium", "large") and shape in ("circle", "square", "triangle", "star")
+        assert 0.0 <= rate <= 1.0

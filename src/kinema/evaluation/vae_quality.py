@@ -37,6 +37,7 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
     scores: list[float] = []
     step_errors: list[np.ndarray] = []
     judged, agreed = Counter(), Counter()
+    shapes_judged, shapes_agreed = Counter(), Counter()  # by the object's true shape and size: which ones blur
     distribution = WorldDistribution(heldout="allow")
     for start in range(0, clips, batch):
         specs = [sample_scene(EVAL_SEED + i, duration=(frames - 1) / 8.0, dist=distribution) for i in range(start, min(clips, start + batch))]
@@ -52,6 +53,10 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
             for key, ok in before.items():
                 judged[key[0]] += 1
                 agreed[key[0]] += ok == after.get(key)
+                if key[0] == "shape":
+                    obj = spec.objects[key[1]]
+                    shapes_judged[f"{obj.size} {obj.shape}"] += 1
+                    shapes_agreed[f"{obj.size} {obj.shape}"] += ok == after.get(key)
     return {
         "size": f"{width}x{height}x{frames}",
         "clips": clips,
@@ -60,6 +65,7 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
         **temporal_error(np.stack(step_errors), vae.config.temporal_compression),
         "checker_agreement": round(sum(agreed.values()) / max(1, sum(judged.values())), 4),
         "checker_agreement_by_attribute": {name: round(agreed[name] / judged[name], 4) for name in sorted(judged)},
+        "shape_agreement_by_object": {name: round(shapes_agreed[name] / shapes_judged[name], 4) for name in sorted(shapes_judged)},
     }
 
 
