@@ -29,10 +29,10 @@ class VAEConfig:
     # Residual blocks per decoder level; None: blocks_per_level. A decoder can grow after training
     # (kinema.models.vae.grow_decoder) while the encoder, so the latent space, stays as it is.
     decoder_blocks_per_level: int | None = None
-    # The finest levels convolve in space only (time is mixed where frames merge and at coarser
-    # levels): measured 1.8x cheaper, and most of the cost sits there.
     # Width of a full-resolution refiner after the decoder (kinema.models.vae.PixelRefiner); 0: none.
     refine_channels: int = 0
+    # The finest levels convolve in space only (time is mixed where frames merge and at coarser
+    # levels): measured 1.8x cheaper, and most of the cost sits there.
     spatial_only_levels: int = 1
     temporal_compression: int = 4  # 1 + 4k frames become 1 + k latent frames
     # Per-channel latent statistics measured on data, so the transformer sees unit-variance latents.

@@ -1,4 +1,4 @@
-"""Training the video VAE on the world stream: reconstruction + KL, resumable, logged, previewed.
+"""Training the video VAE on the world stream: reconstruction + KL (+ an adversarial term), resumable, logged, previewed.
 
 Run folder layout: checkpoints/step_*/ (resume-complete), previews/step_*.png (originals over
 reconstructions), tb/ (TensorBoard scalars), train_config.json. Killing the process and starting
@@ -20,7 +20,6 @@ from kinema.config import VAE_PRESETS, VAEConfig, config_from_dict
 from kinema.data.world_stream import FPS, parse_buckets, to_model_range, to_pixels, world_batch
 from kinema.evaluation.metrics import psnr
 from kinema.models.vae import VideoVAE, add_refiner, grow_decoder, load_vae, save_vae
-from kinema.world.render import object_coverage
 from kinema.training.adversarial import (
     PatchDiscriminator,
     discriminator_loss,
@@ -30,6 +29,7 @@ from kinema.training.adversarial import (
 )
 from kinema.training.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
 from kinema.training.run import RunLogger, check_run_dir, check_schedule, learning_rate
+from kinema.world.render import object_coverage
 
 PREVIEW_SEED = 987_654_321  # a seed the training stream never draws from
 
@@ -151,7 +151,7 @@ def train_vae(config: VAETrainConfig, run_dir: str | Path, init: str | Path | No
     buckets = parse_buckets(config.buckets)
     logger = RunLogger(run_dir, enabled=True, total=config.steps, start=start, progress=progress, prefix="vae")
     metrics: dict = {}
-    window: list[tuple[float, float]] = []
+    window: list[tuple[float, float, float]] = []  # MSE, KL and discriminator loss of each step since the last log
     for step in range(start, config.steps):
         clips, specs = world_batch(config.seed, step, buckets)
         video = to_model_range(clips)
