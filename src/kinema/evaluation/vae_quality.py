@@ -51,12 +51,13 @@ def evaluate_vae(vae: VideoVAE, clips: int, height: int, width: int, frames: int
             before = {(v.attribute, v.object): v.ok for v in judge(observe(original), truth).verdicts}
             after = {(v.attribute, v.object): v.ok for v in judge(observe(copy), truth).verdicts}
             for key, ok in before.items():
+                agreed_now = ok == after.get(key)
                 judged[key[0]] += 1
-                agreed[key[0]] += ok == after.get(key)
+                agreed[key[0]] += agreed_now
                 if key[0] == "shape":
                     obj = spec.objects[key[1]]
                     shapes_judged[f"{obj.size} {obj.shape}"] += 1
-                    shapes_agreed[f"{obj.size} {obj.shape}"] += ok == after.get(key)
+                    shapes_agreed[f"{obj.size} {obj.shape}"] += agreed_now
     return {
         "size": f"{width}x{height}x{frames}",
         "clips": clips,

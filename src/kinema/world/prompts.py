@@ -215,7 +215,7 @@ class _Reader:
         if self._unknown_noun_waiting() and (self.pending.has_attributes() or not attached):
             self._close_unknown_noun()  # "a cat chasing a mouse", "a dog running left and a cat ..."
         elif self.pending.saw_unknown and not self.pending.has_attributes():
-            self.pending = NounGroup()  # "a cat on a table", "a video of a ball": the second "a" starts afresh
+            self.pending = NounGroup()  # "a photo of a ball", "a kid riding a bike": the second "a" starts afresh
         if text == "one" and self.previous_kind == "place":
             return  # "the left one": the place picked the object
         if text == "one" and self.pending.definite and self.pending.count is None and self.pending.has_attributes():
@@ -540,7 +540,7 @@ class _Reader:
         A count before an unknown noun is objects too ("a moon drifting across the sky" is one object).
         """
         pending = self.pending
-        if pending.has_attributes() or (pending.count is not None and pending.saw_unknown and not pending.placed):
+        if pending.has_attributes() or self._unknown_noun_waiting():
             self.groups.append(pending)
         groups = [g for g in self.groups if g.has_attributes() or not g.generic]
         if not groups:
