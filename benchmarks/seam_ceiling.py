@@ -10,8 +10,8 @@ the seam rule is applied. It also reports the mean decoded step at each position
 against the original's: a decoder that moves objects unevenly within a group (a stutter every g
 frames) makes its largest step exactly at a seam that opens a group. Both layouts are measured:
 the head ending on the seam frame (`boundary`, the pipeline's layout until session 26) and the
-head ending --head-overlap frames before it, those frames sampled again (`overlap`; one frame as
-`kinema.tasks.plan` lays it out, so the seam is a step into a group's second frame).
+head ending --head-overlap frames before it, those frames sampled again (`overlap`; g - 1 frames as
+`kinema.tasks.plan` lays it out, so the seam is a step into a group's last frame).
 
     python benchmarks/seam_ceiling.py [--vae DIR] [--head-overlap N] [--cases 50] [--out benchmarks/results]
 """

@@ -75,8 +75,8 @@ def test_forward_extension_windows_start_on_the_clips_last_frame(clip_frames, fr
     plan.check({"clip": clip_frames})
     first = plan.windows[0]
     head_start, head_end = first.head_span(4)
-    # The head ends on the clip's last frame, or one before it when the window samples that frame again.
-    assert head_end + first.head_overlap == clip_frames and first.head_overlap == (1 if clip_frames > 5 else 0)
+    # The head ends on the clip's last frame, or three before it when the window samples those frames again.
+    assert head_end + first.head_overlap == clip_frames and first.head_overlap == (3 if clip_frames > 7 else 0)
     assert (head_end - head_start - 1) % 4 == 0  # a head is 1 + 4m frames, encoded from its own first frame
     assert first.start + first.keep[0] == clip_frames - 1  # output[0] is the seam frame
     assert window_anchors(first, 4)[0] == (first.keep[0], clip_frames - 1)  # anchored on it
@@ -84,10 +84,10 @@ def test_forward_extension_windows_start_on_the_clips_last_frame(clip_frames, fr
     assert all(window.frames <= 33 for window in plan.windows)
 
 
-def test_extension_of_a_17_frame_clip_is_one_trained_33_frame_window_with_15_context_frames() -> None:
+def test_extension_of_a_17_frame_clip_is_one_trained_33_frame_window_given_13_frames() -> None:
     (window,) = plans.plan_extend(17, 17, longest=8, group=4).windows
-    assert (window.start, window.frames, window.head, window.keep, window.head_overlap) == (3, 33, 4, (13, 30), 1)
-    assert (window.keep[0] - 1) % 4 == 0  # the seam frame opens a latent group: the first new step is into its second
+    assert (window.start, window.frames, window.head, window.keep, window.head_overlap) == (1, 33, 4, (15, 32), 3)
+    assert (window.keep[0] + 1) % 4 == 0  # the seam frame is a group's third: the first new step is into its last
 
 
 @pytest.mark.parametrize("make", [
@@ -96,11 +96,11 @@ def test_extension_of_a_17_frame_clip_is_one_trained_33_frame_window_with_15_con
     lambda: plans.plan_loop(33, 17, 4, 8),
     lambda: plans.plan_join(17, 9, 18, 4, 8),
 ])
-def test_every_seam_is_a_step_into_a_latent_groups_second_frame(make) -> None:
+def test_every_seam_is_a_step_into_a_latent_groups_last_frame(make) -> None:
     window = make().windows[-1]
     anchors = [position for position, _ in window_anchors(window, 4)]
     stepped_into = ([anchors.pop(0) + 1] if window.head else []) + anchors  # the frame each seam's step goes into
-    assert stepped_into and all((frame - 1) % 4 == 1 for frame in stepped_into)  # 1 + 4k opens a group
+    assert stepped_into and all(frame % 4 == 0 for frame in stepped_into)  # 1 + 4k opens a group, 4k ends one
 
 
 @pytest.mark.parametrize("clip_frames,frames", [(17, 17), (4, 17), (17, 65), (8, 9)])
@@ -111,7 +111,7 @@ def test_backward_extension_ends_on_the_clips_first_frame(clip_frames, frames) -
     first = plan.windows[0]
     tail_start, _ = first.tail_span(4)
     assert tail_start - first.tail_overlap == frames - 1 and first.start + first.keep[1] == frames  # the seam is kept
-    assert first.tail_overlap == (3 if clip_frames >= 7 else 0)
+    assert first.tail_overlap == (1 if clip_frames >= 5 else 0)
     last = plan.windows[-1]
     assert last.start + last.keep[0] == 0 and last.keep[0] >= 1  # the leftmost single frame is dropped
 
@@ -143,12 +143,12 @@ def test_loop_plan_closes_on_its_own_first_frames() -> None:
     plan.check({})
     opening, closing = plan.windows
     assert (opening.start, opening.frames) == (0, 17)
-    # the opening's frame 15 -> (16 again, anchored) -> new 17..32 -> (0, 1, 2 again, 0 anchored) -> 3..6
-    assert closing.head_span(4) == (15, 16) and closing.tail_span(4) == (3, 7)
-    assert (closing.head_overlap, closing.tail_overlap) == (1, 3)
+    # the opening's frame 13 -> (14, 15, 16 again, 16 anchored) -> new 17..32 -> (0 again, anchored) -> 1..4
+    assert closing.head_span(4) == (13, 14) and closing.tail_span(4) == (1, 5)
+    assert (closing.head_overlap, closing.tail_overlap) == (3, 1)
     assert closing.start + closing.keep[1] == 33 == plan.output[1]
     # the frame after the closing window's last kept one is the loop's frame 0, anchored
-    assert window_anchors(closing, 4) == [(1, 16), (closing.keep[1], 0)]
+    assert window_anchors(closing, 4) == [(3, 16), (closing.keep[1], 0)]
     # without room for the extra group the seams stay on the group boundaries
     assert plans.plan_loop(61, 33, group=4, longest=8).windows[1].tail_span(4) == (0, 4)
     assert plans.loop_split(33, 8, 4, (1, 17, 33)) == 17 and plans.loop_split(17, 4, 4, (1, 17)) == 9
@@ -160,9 +160,9 @@ def test_join_plan_runs_from_as_last_frame_to_bs_first() -> None:
     plan.check({"a": 17, "b": 9})
     (window,) = plan.windows
     assert plan.output == (16, 34) and dict(plan.inputs)["b"] == 33
-    # A's frame 15 -> (16 again, anchored) -> 16 new -> (B's 0..2 again, 0 anchored) -> B's 3..6
-    assert window.head_span(4) == (15, 16) and window.tail_span(4) == (36, 40)
-    assert window_anchors(window, 4) == [(1, 16), (18, 33)]
+    # A's frame 13 -> (14, 15, 16 again, 16 anchored) -> 16 new -> (B's 0 again, anchored) -> B's 1..4
+    assert window.head_span(4) == (13, 14) and window.tail_span(4) == (34, 38)
+    assert window_anchors(window, 4) == [(3, 16), (20, 33)]
     short_b = plans.plan_join(17, 4, 18, group=4, longest=8).windows[0]  # no room for B's overlap
     assert short_b.head_span(4) == (16, 17) and short_b.tail_span(4) == (33, 37)
 
@@ -172,11 +172,11 @@ def test_join_plan_runs_from_as_last_frame_to_bs_first() -> None:
 
 def test_every_given_end_is_an_anchor_where_the_window_meets_known_frames() -> None:
     (extension,) = plans.plan_extend(17, 17, longest=8, group=4).windows
-    assert window_anchors(extension, 4) == [(13, 16)]  # the clip's last frame
+    assert window_anchors(extension, 4) == [(15, 16)]  # the clip's last frame
     (join,) = plans.plan_join(17, 9, 18, group=4, longest=8).windows
-    assert window_anchors(join, 4) == [(1, 16), (18, 33)]  # A's last frame, B's first
+    assert window_anchors(join, 4) == [(3, 16), (20, 33)]  # A's last frame, B's first
     _, closing = plans.plan_loop(33, 17, group=4, longest=8).windows
-    assert window_anchors(closing, 4) == [(1, 16), (18, 0)]  # the opening's last frame, the loop's first
+    assert window_anchors(closing, 4) == [(3, 16), (20, 0)]  # the opening's last frame, the loop's first
     assert window_anchors(plans.plan_single("text-to-video", 17, 4).windows[0], 4) == []
 
 
@@ -234,10 +234,10 @@ def test_extension_continues_from_the_clips_last_frame(pipe, monkeypatch) -> Non
     recorder = Recorder(pipe, monkeypatch)
     out = pipe(**request(extend=source, num_frames=17))
     (_given_latents, given, latent_frames), = recorder.calls
-    assert latent_frames == 9 and given.tolist() == [[True] * 4 + [False] * 5]  # frames 3..15 given, 16 again and new
-    assert torch.equal(out.latents[:, :, :4], encode_frames(pipe.vae, source[None, 3:16]))
-    window = anchored(pipe.decode(out.latents)[:, :30], [source[None, -1]], [13])[0]  # decoded up to the last kept
-    assert out.frames.shape == (1, 17, 16, 16, 3) and np.array_equal(out.frames[0], window[13:30])
+    assert latent_frames == 9 and given.tolist() == [[True] * 4 + [False] * 5]  # frames 1..13 given, 14..16 again
+    assert torch.equal(out.latents[:, :, :4], encode_frames(pipe.vae, source[None, 1:14]))
+    window = anchored(pipe.decode(out.latents)[:, :32], [source[None, -1]], [15])[0]  # decoded up to the last kept
+    assert out.frames.shape == (1, 17, 16, 16, 3) and np.array_equal(out.frames[0], window[15:32])
     assert np.array_equal(out.frames[0, 0], source[-1])  # the seam frame is the clip's last, anchored
     assert out.stitched.shape == (1, 33, 16, 16, 3)
     assert np.array_equal(out.stitched[0, :17], source) and np.array_equal(out.stitched[0, 17:], out.frames[0, 1:])
@@ -250,8 +250,8 @@ def test_backward_extension_leads_into_the_clips_first_frame(pipe, monkeypatch) 
     (_given_latents, given, _latent_frames), = recorder.calls
     tail = given.sum().item()
     assert given[0, -tail:].all() and not given[0, :-tail].any()
-    assert torch.equal(out.latents[:, :, -tail:], encode_tail(pipe.vae, source[None, 3 : 3 + 4 * tail], 4))
-    seam = 1 + 4 * (out.latents.shape[2] - 1) - 4 * tail - 3  # the window pixel where the clip's first frame sits
+    assert torch.equal(out.latents[:, :, -tail:], encode_tail(pipe.vae, source[None, 1 : 1 + 4 * tail], 4))
+    seam = 1 + 4 * (out.latents.shape[2] - 1) - 4 * tail - 1  # the window pixel where the clip's first frame sits
     window = anchored(pipe.decode(out.latents), [source[None, 0]], [seam])[0]
     assert np.array_equal(out.frames[0], window[seam - 16 : seam + 1]) and np.array_equal(out.frames[0, -1], source[0])
     assert np.array_equal(out.stitched[0, 16:], source) and out.stitched.shape[1] == 33
@@ -278,9 +278,9 @@ def test_loop_closing_window_is_given_the_loops_last_frame_and_first_frames(pipe
     (_, opening_given, opening_frames), (_, given, _closing_frames) = recorder.calls
     assert opening_given is None and opening_frames == 5  # a 17-frame opening clip
     assert given.tolist() == [[True] + [False] * 5 + [True]]  # both ends: the mask the model trains on
-    assert np.array_equal(encoded[0][0], out.frames[0, 3:7])  # the tail is the loop's own opening, after frame 0..2
+    assert np.array_equal(encoded[0][0], out.frames[0, 1:5])  # the tail is the loop's own opening, after frame 0
     closing = out.latents[:, :, 5:]
-    assert torch.equal(closing[:, :, :1], encode_frames(pipe.vae, out.frames[:, 15:16]))  # its head: frame 15
+    assert torch.equal(closing[:, :, :1], encode_frames(pipe.vae, out.frames[:, 13:14]))  # its head: frame 13
 
 
 def test_join_starts_on_as_last_frame_and_ends_on_bs_first(pipe) -> None:
@@ -288,9 +288,9 @@ def test_join_starts_on_as_last_frame_and_ends_on_bs_first(pipe) -> None:
     out = pipe(**request(join=(a, b), num_frames=18))
     assert out.frames.shape == (1, 18, 16, 16, 3)
     assert np.array_equal(out.frames[0, 0], a[-1]) and np.array_equal(out.frames[0, -1], b[0])  # both ends anchored
-    assert torch.equal(out.latents[:, :, -1:], encode_tail(pipe.vae, b[None, 3:7], 4))  # after B's 0..2, sampled again
-    window = anchored(pipe.decode(out.latents)[:, :19], [a[None, -1], b[None, 0]], [1, 18])[0]
-    assert np.array_equal(out.frames[0], window[1:19])  # window frame 1 = A's last, 18 = B's first
+    assert torch.equal(out.latents[:, :, -1:], encode_tail(pipe.vae, b[None, 1:5], 4))  # after B's 0, sampled again
+    window = anchored(pipe.decode(out.latents)[:, :21], [a[None, -1], b[None, 0]], [3, 20])[0]
+    assert np.array_equal(out.frames[0], window[3:21])  # window frame 3 = A's last, 20 = B's first
     assert np.array_equal(out.stitched[0], np.concatenate([a, out.frames[0, 1:-1], b]))
     with pytest.raises(ValueError, match=r"2 \+ 4k frames"):
         pipe(**request(join=(a, b), num_frames=17))
