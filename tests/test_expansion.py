@@ -208,7 +208,7 @@ def _scene_phrases(rng: np.random.Generator) -> tuple[list[str], dict[str, objec
         phrases.append(f"{verb} {_choice(rng, ('', 'to the '))}{pan}")
     if rng.random() < 0.15:
         stated["occluder"] = True
-        phrases.append(f"{_choice(rng, ('behind', 'near', 'passing behind'))} a {_choice(rng, vocabulary.OCCLUDER_WORDS[:6:2])}")
+        phrases.append(f"{_choice(rng, ('behind', 'near', 'in front of'))} a {_choice(rng, vocabulary.OCCLUDER_WORDS[:6:2])}")
     return phrases, stated
 
 
@@ -297,6 +297,8 @@ def test_fills_respect_what_the_prompt_implies() -> None:
     for seed in range(60):
         fast = expand_prompt("a ball moving quickly", seed=seed).attributes.objects[0]
         assert fast.motion in DIRECTIONS and fast.speed == "fast"  # a speed implies a direction
+        running = expand_prompt("a dog and a cat running", seed=seed).attributes.objects
+        assert all(o.motion in DIRECTIONS for o in running)  # so does a verb of going somewhere
         panned = expand_prompt("a star, the camera pans right", seed=seed).attributes
         assert panned.background in PANNABLE_BACKGROUNDS and panned.camera_pan == "right"
         walled = expand_prompt("a box and a star behind a wall", seed=seed).attributes

@@ -212,7 +212,8 @@ def _fill_object(
     triple, no spinning disc, nothing growing from large or shrinking from small), but only
     combinations involving a filled field are judged: what the user states is never refused.
     """
-    motions = tuple(m for m in dist.motions if m in DIRECTIONS) if stated.speed is not None else dist.motions
+    travels = stated.speed is not None or stated.travels  # "quickly", "running": a direction, not a spin
+    motions = tuple(m for m in dist.motions if m in DIRECTIONS) if travels else dist.motions
     if behind_wall:
         motions = tuple(m for m in motions if m in _SIDEWAYS) or _SIDEWAYS
     sizes = tuple(s for s in dist.sizes if s in _WALL_SIZES) if behind_wall else dist.sizes

@@ -196,6 +196,9 @@ class _Reader:
             self._close_unknown_noun()  # "a dog and a cat running": the cat is the predicate's last subject
         if self.groups and not self.before_noun:
             self._predicate_sharers()  # "a ball rolls and a star moves left": the ball keeps its own
+        if word is not None and word.value == "travel":
+            for target in self._motion_targets(word):
+                target.travels = True
 
     def _on_across(self, text: str, word: Word, following: Word | None) -> None:
         self._on_verb(text, word, following)
@@ -556,7 +559,7 @@ class _Reader:
             if camera_pan is None:
                 self.unknown.append(f"{self.follow} (the camera follows an object moving left or right)")
         return SceneAttributes(
-            objects=tuple(objects),
+            objects=tuple(replace(obj, travels=obj.travels and obj.motion is None) for obj in objects),  # related
             background=self.background,
             camera_pan=camera_pan,
             weather=self.weather,

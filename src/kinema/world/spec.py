@@ -162,6 +162,7 @@ class Attributes:
     size: str | None = None
     motion: str | None = None
     speed: str | None = None
+    travels: bool = False  # with no motion named, a verb says it goes somewhere ("a dog running")
 
 
 @dataclass(frozen=True)

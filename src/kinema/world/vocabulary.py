@@ -42,7 +42,7 @@ SIZE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "ball", "sphere", "orb", "disc", "disk", "dot", "balloon", "bubble", "marble", "snowball",
-               "planet", "bead"),
+               "planet", "bead", "moon"),
     "square": ("square", "box", "block", "cube", "tile"),
     "triangle": ("triangle", "pyramid"),
     "star": ("star",),
@@ -86,7 +86,7 @@ DIRECTION_COMPONENTS: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
 }
 DIRECTION_VERBS: dict[tuple[int, int], tuple[str, ...]] = {
     (0, 1): ("fall", "falls", "falling", "drop", "drops", "dropping", "sink", "sinks", "sinking",
-             "descend", "descends", "descending", "pour", "pours", "pouring"),
+             "descend", "descends", "descending", "pour", "pours", "pouring", "sets", "setting"),
     (0, -1): ("rise", "rises", "rising", "climb", "climbs", "climbing", "ascend", "ascends", "ascending"),
 }  # fmt: skip
 # Senses of turning: a path round a circle, unless the object already spins in place ("spinning clockwise").
@@ -135,13 +135,18 @@ COMPARATIVE_SPEEDS: dict[str, tuple[str, ...]] = {
     "fast": ("faster than", "quicker than", "more quickly than", "outpacing", "outrunning", "overtaking"),
     "slow": ("slower than", "more slowly than", "lagging behind", "trailing"),
 }
+# Verbs that start a predicate and leave its meaning to the words after them ("stands still", "gets bigger").
 MOVE_VERBS: tuple[str, ...] = (
+    "get", "gets", "getting", "become", "becomes", "becoming", "stand", "stands", "standing",
+    "sit", "sits", "sitting", "stay", "stays", "staying", "remain", "remains", "remaining",
+    "keep", "keeps", "keeping",
+)  # fmt: skip
+# Verbs of going somewhere: with no direction named the object still travels ("a dog running" is not
+# still, growing or spinning), in a direction drawn from the world's.
+TRAVEL_VERBS: tuple[str, ...] = (
     "move", "moves", "moving", "moved", "slide", "slides", "sliding", "glide", "glides", "gliding",
     "drift", "drifts", "drifting", "travel", "travels", "travelling", "traveling", "head", "heads", "heading",
-    "go", "goes", "going", "get", "gets", "getting", "become", "becomes",
-    "becoming", "pass", "passes", "passing", "stand", "stands", "standing", "sit", "sits", "sitting",
-    "stay", "stays", "staying", "remain", "remains", "remaining",
-    "float", "floats", "floating", "keep", "keeps", "keeping", "come", "comes", "coming",
+    "go", "goes", "going", "pass", "passes", "passing", "float", "floats", "floating", "come", "comes", "coming",
     "sail", "sails", "sailing", "wander", "wanders", "wandering",
     # How animals and vehicles move: the world draws them as shapes, and the direction still holds.
     "run", "runs", "running", "ran", "walk", "walks", "walking", "walked", "fly", "flies", "flying", "flew",
@@ -152,7 +157,7 @@ MOVE_VERBS: tuple[str, ...] = (
 ACROSS_WORDS: tuple[str, ...] = (
     "across", "crosses", "crossing", "across the screen", "across the frame", "across the scene",
     "across the picture", "across the view", "roll", "rolls", "rolling", "rolled",
-    "along the ground", "along the floor",
+    "along the ground", "along the floor", "past",
 )  # fmt: skip
 # "Moving diagonally": a direction on one axis gains the other ("diagonally up" is up and to the right).
 DIAGONAL_WORDS: tuple[str, ...] = ("diagonally", "diagonal", "at an angle")
@@ -305,6 +310,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
     entries += [(w, Word("comparative", s)) for s, ws in COMPARATIVE_SPEEDS.items() for w in ws]
     entries += [(w, Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, Word("verb", "travel")) for w in TRAVEL_VERBS]
     entries += [(w, Word("across")) for w in ACROSS_WORDS]
     entries += [(w, Word("diagonal")) for w in DIAGONAL_WORDS]
     entries += [(p, Word("unshowable", reason)) for p, reason in UNSHOWABLE_PHRASES.items()]
