@@ -1,7 +1,7 @@
 """Prompts as a new user types them: does the whole path (reading, expansion, model) give what was asked?
 
 `kinema eval` prompts are training-style captions, so they measure the model but not the reader in
-front of it. These 49 prompts are written the way people write ("a tiny orange cube drifting
+front of it. These prompts (52) are written the way people write ("a tiny orange cube drifting
 upwards while the camera pans left", typos, synonyms, two sentences), each paired with a plain
 statement of what it asks for, written by hand in caption words. Each prompt is generated as
 `kinema generate` does (prompt expansion on, the model's defaults, 17 frames at 64x64), and the

@@ -145,7 +145,7 @@ def _direction_phrase(direction: str, rng: np.random.Generator) -> str:
     if direction in ("up", "down") and rng.random() < 0.3:
         verbs = [v for v in vocabulary.DIRECTION_VERBS[(0, -1 if direction == "up" else 1)] if v.endswith("ing")]
         return _choice(rng, verbs)  # "falling", "rising", "sinking"
-    verb = _choice(rng, [v for v in vocabulary.MOVE_VERBS if v.endswith("ing")])
+    verb = _choice(rng, [v for v in vocabulary.TRAVEL_VERBS if v.endswith("ing")])
     words = list(DIRECTION_WORDS[direction]) + list(vocabulary.DIRECTION_COMPONENTS[direction][1])
     return f"{verb} {_choice(rng, words)}"
 

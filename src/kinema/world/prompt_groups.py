@@ -29,7 +29,7 @@ class NounGroup:
     placed: bool = False  # the count follows a preposition or direction ("on a table", "down a hill"): not a subject
     across: bool = False  # "moving across the screen": with no direction named, it goes right
     away: bool = False  # the motion is a bare "away" (shrinking), which a direction named after it replaces
-    travels: bool = False  # a verb of going somewhere ("running") was its predicate: no direction may still come
+    travels: bool = False  # a verb of going somewhere ("running") was its predicate: it goes one way or another
     definite: bool = False  # "the ball": may name an object read before ("a ball and a star; the ball moves left")
     foreign_noun: str | None = None  # "heart": a shape the world does not draw, kept so "the heart" finds it again
 

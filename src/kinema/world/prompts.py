@@ -559,7 +559,8 @@ class _Reader:
             if camera_pan is None:
                 self.unknown.append(f"{self.follow} (the camera follows an object moving left or right)")
         return SceneAttributes(
-            objects=tuple(replace(obj, travels=obj.travels and obj.motion is None) for obj in objects),  # related
+            # a relation may have named the motion of an object that only "travels"
+            objects=tuple(replace(obj, travels=obj.travels and obj.motion is None) for obj in objects),
             background=self.background,
             camera_pan=camera_pan,
             weather=self.weather,

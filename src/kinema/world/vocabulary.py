@@ -136,7 +136,7 @@ COMPARATIVE_SPEEDS: dict[str, tuple[str, ...]] = {
     "slow": ("slower than", "more slowly than", "lagging behind", "trailing"),
 }
 # Verbs that start a predicate and leave its meaning to the words after them ("stands still", "gets bigger").
-MOVE_VERBS: tuple[str, ...] = (
+PREDICATE_VERBS: tuple[str, ...] = (
     "get", "gets", "getting", "become", "becomes", "becoming", "stand", "stands", "standing",
     "sit", "sits", "sitting", "stay", "stays", "staying", "remain", "remains", "remaining",
     "keep", "keeps", "keeping",
@@ -309,7 +309,7 @@ def build_lexicon() -> dict[tuple[str, ...], Word]:
     entries += [(w, Word("motion", m)) for m, ws in MOTION_SYNONYMS.items() for w in ws]
     entries += [(w, Word("speed", s)) for s, ws in SPEED_SYNONYMS.items() for w in ws]
     entries += [(w, Word("comparative", s)) for s, ws in COMPARATIVE_SPEEDS.items() for w in ws]
-    entries += [(w, Word("verb")) for w in MOVE_VERBS]
+    entries += [(w, Word("verb")) for w in PREDICATE_VERBS]
     entries += [(w, Word("verb", "travel")) for w in TRAVEL_VERBS]
     entries += [(w, Word("across")) for w in ACROSS_WORDS]
     entries += [(w, Word("diagonal")) for w in DIAGONAL_WORDS]
