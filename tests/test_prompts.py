@@ -68,6 +68,9 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj(travels=True), unknown=("beautiful", "cinematic", "dragon"))),
     ("a blue ball on green grass", scene(obj("circle", "blue"), background="grass")),
     ("a white ball", scene(obj("circle"), unknown=(f"white ({OBJECT_COLOURS})",))),
+    # A background tone before an unknown noun that moves is that thing's colour; one that does not, the backdrop.
+    ("a black cat running left", scene(obj(motion="left"), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
+    ("a white room", scene(background="white", unknown=("room",))),
     ("a brown dog and a silver ball moving left",
      scene(obj(motion="left"), obj("circle", motion="left"),
            unknown=(f"brown ({OBJECT_COLOURS})", "dog", f"silver ({OBJECT_COLOURS})"))),

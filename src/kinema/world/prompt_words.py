@@ -1,9 +1,10 @@
 """Prompt text to the words the reader takes in: tokens, set phrases, and four corrections of what they mean.
 
 `lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
-`toys_as_nouns` and `places_before_nouns` then fix readings a word-by-word pass would get wrong
-("a sand-coloured cube" is a cube of that colour, not a cube on sand; "shape: triangle" is one
-object; "a spinning top" is a toy, not the direction up; "the left ball" is where a ball is, not
+`toys_as_nouns`, `tones_of_moving_things` and `places_before_nouns` then fix readings a
+word-by-word pass would get wrong ("a sand-coloured cube" is a cube of that colour, not a cube on
+sand; "shape: triangle" is one object; "a spinning top" is a toy, not the direction up; "a black
+cat running" is a black thing, not a black background; "the left ball" is where a ball is, not
 where it goes).
 """
 
@@ -21,11 +22,13 @@ _COLOUR_SUFFIXES = ("coloured", "colored")
 # An object's colour, a background's, and one the world lacks: "coloured" after them is dropped.
 _COLOUR_KINDS = ("colour", "tone", "foreign_colour")
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # words that may stand before a noun: "a *red* top", "the left *red* ball"
+_MOTION_KINDS = ("verb", "motion", "direction", "speed", "across")  # what makes the words before it a subject
 
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
-    return places_before_nouns(toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text))))))
+    words = toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text)))))
+    return places_before_nouns(tones_of_moving_things(words))
 
 
 def tokenize(text: str) -> list[str]:
@@ -97,6 +100,23 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
         after_count = opener_word is not None and opener_word.kind == "count"
         if after_count or (opener == "the" and start < index):
             out[index] = (surface, None)
+    return out
+
+
+def tones_of_moving_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """A background tone between a count and unknown words that then move ("a black cat running left")
+    is the colour of that thing, one no object has, not the background ("a white room" stays one).
+    """
+    out = list(words)
+    for index, (surface, word) in enumerate(words):
+        opener = words[index - 1][1] if index else None
+        if word is None or word.kind != "tone" or opener is None or opener.kind != "count":
+            continue
+        end = index + 1
+        while end < len(words) and words[end][1] is None:
+            end += 1
+        if end > index + 1 and end < len(words) and words[end][1].kind in _MOTION_KINDS:  # type: ignore[union-attr]
+            out[index] = (surface, Word("foreign_colour"))
     return out
 
 
