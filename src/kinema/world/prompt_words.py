@@ -1,4 +1,4 @@
-"""Prompt text to the words the reader takes in: tokens, set phrases, and four corrections of what they mean.
+"""Prompt text to the words the reader takes in: tokens, set phrases, and five corrections of what they mean.
 
 `lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
 `toys_as_nouns`, `tones_of_moving_things` and `places_before_nouns` then fix readings a
@@ -104,8 +104,10 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
 
 
 def tones_of_moving_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """A background tone between a count and unknown words that then move ("a black cat running left")
-    is the colour of that thing, one no object has, not the background ("a white room" stays one).
+    """A background tone between a count and unknown words that then move is that thing's colour.
+
+    "a black cat running left" is a black thing (a colour no object has), not a black background;
+    "a white room", with no motion after it, stays a white background.
     """
     out = list(words)
     for index, (surface, word) in enumerate(words):
