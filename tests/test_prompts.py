@@ -68,9 +68,16 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj(travels=True), unknown=("beautiful", "cinematic", "dragon"))),
     ("a blue ball on green grass", scene(obj("circle", "blue"), background="grass")),
     ("a white ball", scene(obj("circle"), unknown=(f"white ({OBJECT_COLOURS})",))),
-    # A background tone before an unknown noun that moves is that thing's colour; one that does not, the backdrop.
+    # A background tone before an unknown thing is that thing's colour; before an unknown place, the backdrop.
     ("a black cat running left", scene(obj(motion="left"), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
+    ("a black cat", scene(obj(), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
+    ("two white dogs", scene(obj(), obj(), unknown=(f"white ({OBJECT_COLOURS})", "dogs"))),
     ("a white room", scene(background="white", unknown=("room",))),
+    ("a dark forest with a red ball", scene(obj("circle", "red"), background="charcoal", unknown=("forest",))),
+    # An unknown thing before a background or weather is still an object, as it is alone ("a cat").
+    ("a cat on grass", scene(obj(), background="grass", unknown=("cat",))),
+    ("a dog and a cat in the snow", scene(obj(), obj(), weather="snow", unknown=("dog", "cat"))),
+    ("a grey cat at night", scene(obj(), background="night", unknown=(f"grey ({OBJECT_COLOURS})", "cat"))),
     ("a brown dog and a silver ball moving left",
      scene(obj(motion="left"), obj("circle", motion="left"),
            unknown=(f"brown ({OBJECT_COLOURS})", "dog", f"silver ({OBJECT_COLOURS})"))),

@@ -1,10 +1,10 @@
 """Prompt text to the words the reader takes in: tokens, set phrases, and five corrections of what they mean.
 
 `lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
-`toys_as_nouns`, `tones_of_moving_things` and `places_before_nouns` then fix readings a
+`toys_as_nouns`, `tones_of_things` and `places_before_nouns` then fix readings a
 word-by-word pass would get wrong ("a sand-coloured cube" is a cube of that colour, not a cube on
 sand; "shape: triangle" is one object; "a spinning top" is a toy, not the direction up; "a black
-cat running" is a black thing, not a black background; "the left ball" is where a ball is, not
+cat" is a black thing, not a black background; "the left ball" is where a ball is, not
 where it goes).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PRENOMINAL_KINDS, Word
+from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PLACE_NOUNS, PRENOMINAL_KINDS, Word
 
 # Words (any script), sentence punctuation, and runs of other non-ASCII symbols (emoji), which are
 # reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
@@ -28,7 +28,7 @@ _MOTION_KINDS = ("verb", "motion", "direction", "speed", "across")  # what makes
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
     words = toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text)))))
-    return places_before_nouns(tones_of_moving_things(words))
+    return places_before_nouns(tones_of_things(words))
 
 
 def tokenize(text: str) -> list[str]:
@@ -103,11 +103,12 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
     return out
 
 
-def tones_of_moving_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """A background tone between a count and unknown words that then move is that thing's colour.
+def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """A background tone between a count and an unknown thing is that thing's colour, one no object has.
 
-    "a black cat running left" is a black thing (a colour no object has), not a black background;
-    "a white room", with no motion after it, stays a white background.
+    "a black cat" and "two white dogs running" are things (with "black", "white" reported), not a
+    backdrop; "a white room" and "a dark forest", unknown places with nothing moving after them,
+    stay a white and a charcoal background (`PLACE_NOUNS`).
     """
     out = list(words)
     for index, (surface, word) in enumerate(words):
@@ -117,7 +118,10 @@ def tones_of_moving_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
         end = index + 1
         while end < len(words) and words[end][1] is None:
             end += 1
-        if end > index + 1 and end < len(words) and words[end][1].kind in _MOTION_KINDS:  # type: ignore[union-attr]
+        if end == index + 1:
+            continue  # no unknown noun: "a dark background", "a white ball"
+        moves = end < len(words) and words[end][1].kind in _MOTION_KINDS  # type: ignore[union-attr]
+        if moves or words[end - 1][0] not in PLACE_NOUNS:
             out[index] = (surface, Word("foreign_colour"))
     return out
 

@@ -108,6 +108,8 @@ class _Reader:
             self.pending.definite = self.pending.count is None and not self.pending.has_attributes()
         if kind != "direction":
             self.place, self.source = None, None
+        if kind in SCENE_KINDS and self._unknown_noun_waiting():
+            self._close_unknown_noun()  # "a cat on grass", "a dog in the snow": the cat and the dog are objects
         handler = getattr(self, f"_on_{kind}")
         handler(text, word, following)
         if kind in SCENE_KINDS and self.pending.count is not None and not self.pending.has_attributes():

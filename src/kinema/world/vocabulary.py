@@ -123,6 +123,7 @@ SPEED_SYNONYMS: dict[str, tuple[str, ...]] = {
              "zoom", "zooms", "zooming", "race", "races", "racing", "dash", "dashes", "dashing", "dart", "darts",
              "darting", "speeding", "whizz", "whizzes", "whizzing", "shoot", "shoots", "shooting",
              "zip", "zips", "zipping", "rush", "rushes", "rushing", "hurry", "hurries", "hurrying",
+             "sprint", "sprints", "sprinting", "speeds",
              "at lightning speed", "lightning fast", "at full speed", "at top speed", "full speed"),
     "slow": ("slow", "slower", "slowly", "gently", "gentle", "leisurely", "lazily", "sluggishly", "unhurriedly",
              "in slow motion", "slow motion", "slow mo",
@@ -151,6 +152,11 @@ TRAVEL_VERBS: tuple[str, ...] = (
     # How animals and vehicles move: the world draws them as shapes, and the direction still holds.
     "run", "runs", "running", "ran", "walk", "walks", "walking", "walked", "fly", "flies", "flying", "flew",
     "drive", "drives", "driving", "swim", "swims", "swimming", "march", "marches", "marching",
+    "gallop", "gallops", "galloping", "trot", "trots", "trotting", "jog", "jogs", "jogging",
+    "stroll", "strolls", "strolling", "roam", "roams", "roaming", "cruise", "cruises", "cruising",
+    "skate", "skates", "skating", "ski", "skis", "skiing", "surf", "surfs", "surfing",
+    "soar", "soars", "soaring", "scurry", "scurries", "scurrying", "scamper", "scampers", "scampering",
+    "waddle", "waddles", "waddling", "slither", "slithers", "slithering", "paddle", "paddles", "paddling",
 )  # fmt: skip
 # Motion across the frame with no side named: it goes right, as a pan with no direction does.
 # A ball rolls along the ground, so rolling with no direction is across too.
@@ -232,6 +238,16 @@ STATIC_CAMERA_PHRASES: tuple[str, ...] = (
 # ("not red", "not a ball") cannot be shown, so it is reported, and skipped rather than read as said.
 NEGATION_WORDS: tuple[str, ...] = ("not", "no", "never", "without", "nor", "isnt", "arent", "wasnt", "werent")
 BACKGROUND_NOUNS: tuple[str, ...] = ("background", "backdrop", "backgrounds")
+# Nouns the world does not know that name a place, not a thing: a background tone before one is the
+# backdrop ("a white room", "a dark forest"); before any other unknown noun it is that thing's colour
+# ("a black cat" is one black thing, a colour no object has).
+PLACE_NOUNS: frozenset[str] = frozenset(
+    """room rooms space void world universe landscape scenery setting settings studio stage hall hallway corridor
+    interior canvas page paper surface table sheet area environment atmosphere ocean sea water lake river pond
+    road street city town forest forests woods jungle mountain mountains hill hills valley cave tunnel park
+    garden yard kitchen office house building gallery court pitch track arena sunset sunrise dawn morning
+    afternoon light lighting mood tones palette theme""".split()
+)
 # Prepositions that make the "a" after them a place, not a new object ("rolling on a table").
 PREPOSITIONS: frozenset[str] = frozenset(
     """in on at to into onto over under across through behind beside near around along beneath below above
