@@ -399,7 +399,7 @@ def test_complete_scene_fills_absent_scene_fields() -> None:
 
 
 def test_describe_unknown_names_the_words() -> None:
-    assert describe_unknown(parse_prompt("a dragon soaring")) == "not understood: dragon, soaring"
+    assert describe_unknown(parse_prompt("a dragon breathing fire")) == "not understood: dragon, breathing, fire"
     assert describe_unknown(parse_prompt("a red ball moving left")) is None
     assert describe_unknown(parse_prompt("a cat and another cat")) == "not understood: cat"
 
