@@ -221,7 +221,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
      scene(obj("circle", "red", motion="right", speed="fast"), obj("circle", "blue", motion="right", speed="slow"))),
     ("an extremely slow square", scene(obj("square", speed="slow"))),
     # "the red one" after a plural is one of them; with nothing to name again it is another of the last noun.
-    ("two balls, the red one moving left", scene(obj("circle"), obj("circle", "red", motion="left"))),
+    ("two balls, the red one moving left", scene(obj("circle", "red", motion="left"), obj("circle"))),
     ("two balls, the red one moving left and the blue one moving right",
      scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
     ("a red ball moving left and the blue one moving right",
@@ -277,8 +277,10 @@ CASES: list[tuple[str, SceneAttributes]] = [
     # "the ball" names a ball read before; a first "the" starts a new object.
     ("a ball and a square; the ball moves left and the square moves right",
      scene(obj("circle", motion="left"), obj("square", motion="right"))),
+    # Objects named again keep the place where they were first named.
+    ("a ball and a star; the ball moves left", scene(obj("circle", motion="left"), obj("star"))),
     ("a red ball and a blue star. The star spins. The ball moves left.",
-     scene(obj("star", "blue", motion="spin"), obj("circle", "red", motion="left"))),
+     scene(obj("circle", "red", motion="left"), obj("star", "blue", motion="spin"))),
     ("a red ball and the blue ball", scene(obj("circle", "red"), obj("circle", "blue"))),
     ("the red ball moves left and the blue ball moves right",
      scene(obj("circle", "red", motion="left"), obj("circle", "blue", motion="right"))),
@@ -323,7 +325,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a big blue ball and a small red ball, the big one moves right, the small one moves left",
      scene(obj("circle", "blue", "large", "right"), obj("circle", "red", "small", "left"))),
     ("a red ball and a blue star. The blue one spins", scene(obj("circle", "red"), obj("star", "blue", motion="spin"))),
-    ("a big ball and a star, the big one moves left", scene(obj("star"), obj("circle", size="large", motion="left"))),
+    ("a big ball and a star, the big one moves left", scene(obj("circle", size="large", motion="left"), obj("star"))),
     ("the big one moves left", scene(obj(size="large", motion="left"))),
     # "coloured" after a colour word joins it to the noun; sand and beaches are the beige background; zipping is fast.
     ("a sand-coloured cube", scene(obj("square"), unknown=(f"sand ({OBJECT_COLOURS})",))),
@@ -331,7 +333,7 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a scarlet sphere hopping along the beach", scene(obj("circle", "red", motion="bounce"), background="beige")),
     ("a huge red ball zipping left at lightning speed", scene(obj("circle", "red", "large", "left", "fast"))),
     # "the red ball" picks the red one even when a ball with no colour came later.
-    ("a red ball and a ball; the red ball moves up", scene(obj("circle"), obj("circle", "red", motion="up"))),
+    ("a red ball and a ball; the red ball moves up", scene(obj("circle", "red", motion="up"), obj("circle"))),
     # Contracted negations negate: no rain, and no blue object.
     ("it isn't raining", scene(weather="none")),
     ("a red ball which isn't blue", scene(obj("circle", "red"), unknown=("isnt blue",))),

@@ -32,6 +32,7 @@ class NounGroup:
     travels: bool = False  # a verb of going somewhere ("running") was its predicate: it goes one way or another
     definite: bool = False  # "the ball": may name an object read before ("a ball and a star; the ball moves left")
     foreign_noun: str | None = None  # "heart": a shape the world does not draw, kept so "the heart" finds it again
+    order: float = 0.0  # where the prompt first named these objects: the caption keeps that order
 
     def has_attributes(self) -> bool:
         return (bool(self.colours) or self.across
@@ -66,8 +67,8 @@ def split(groups: list[NounGroup], plural: NounGroup) -> list[NounGroup]:
     """Replace a plural group in `groups` by one group per object, so each can be described alone."""
     members = [
         NounGroup(1, plural.shape, list(plural.colours), plural.size, plural.motion, plural.speed,
-                  generic=plural.generic)
-        for _ in range(plural.count or 2)
+                  generic=plural.generic, order=plural.order + index / 10)
+        for index in range(plural.count or 2)
     ]
     index = groups.index(plural)
     groups[index:index + 1] = members

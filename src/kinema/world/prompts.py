@@ -346,13 +346,15 @@ class _Reader:
         if referent is None and pronoun and self.groups:  # "a red ball ... and the blue one": another ball
             group.shape, group.foreign_noun = self.groups[-1].shape, self.groups[-1].foreign_noun
         if referent is not None:
-            self.groups.remove(referent)  # it is the object being described now, so it goes last
+            self.groups.remove(referent)  # it is the object being described now, so it goes last (until `result`)
             # A mention starts a clause of its own: objects only introduced before it do not share its
             # predicate ("a big ball and a small ball, the big one moves right": not the small one).
             self.subjects = [s for s in self.subjects if s is not referent and any(s is m for m in self.mentioned)]
             self.mentioned.append(referent)
             referent.take(group)
             group = referent
+        else:
+            group.order = len(self.groups)  # after every group named so far (groups never shrink)
         self.groups.append(group)
         if self.sharers is not None:
             self.subjects, self.sharers = [], None
@@ -546,10 +548,12 @@ class _Reader:
         """
         pending = self.pending
         if pending.has_attributes() or self._unknown_noun_waiting():
+            pending.order = len(self.groups)
             self.groups.append(pending)
-        groups = [g for g in self.groups if g.has_attributes() or not g.generic]
+        # in the order first named: "a ball and a star; the ball moves left" puts the ball first
+        groups = sorted((g for g in self.groups if g.has_attributes() or not g.generic), key=lambda g: g.order)
         if not groups:
-            groups = self.groups  # "two things": the count is all the prompt says
+            groups = sorted(self.groups, key=lambda g: g.order)  # "two things": the count is all the prompt says
         related = self.relation is not None
         objects = [obj for group in groups for obj in group.objects(across_goes_right=not related)]
         if related and not relate(objects, self.relation[0]):
