@@ -126,6 +126,16 @@ def prompt_list(prompt: str | list[str]) -> list[str]:
     return list(prompts)
 
 
+def videos_per_prompt(num_videos: int, num_videos_per_prompt: int | None) -> int:
+    """num_videos, or diffusers' num_videos_per_prompt in its place; both given must agree."""
+    if num_videos_per_prompt is None:
+        return num_videos
+    if num_videos != 1 and num_videos != num_videos_per_prompt:
+        raise ValueError(f"num_videos={num_videos} and num_videos_per_prompt={num_videos_per_prompt} disagree; "
+                         "pass one of them")
+    return num_videos_per_prompt
+
+
 def resolve_device(name: str) -> torch.device:
     """A device name ("cpu", "cuda", "cuda:1", "mps") -> torch.device, or a ValueError saying what is wrong."""
     try:
@@ -266,6 +276,22 @@ class KinemaPipeline:
             raise ValueError(f"still_guidance_scale must be 0 or more (1 = no guidance); got {scale}")
         return scale
 
+    def guidance_for(self, request: TaskRequest, guidance_scale: float | None,
+                     still_guidance_scale: float | None) -> tuple[float, float]:
+        """(guidance of the job, guidance of a sampled still): the arguments, else the config's for the task.
+
+        An edit takes the config's edit guidance and a one-frame text-to-video job the still guidance,
+        unless guidance_scale is given.
+        """
+        still_scale = self.still_guidance(still_guidance_scale, guidance_scale)
+        if guidance_scale is not None:
+            return guidance_scale, still_scale
+        if request.strength is not None and self.config.edit_guidance_scale is not None:
+            return self.config.edit_guidance_scale, still_scale
+        if request.plan.task == "text-to-video" and request.plan.timeline == 1:
+            return still_scale, still_scale  # the request is a still
+        return self.config.guidance_scale, still_scale
+
     def caption_for(self, prompt: str, expand: bool | Callable[[str], str]) -> str:
         """The text the model is conditioned on: the prompt, or its expansion (the world's, or a callable's)."""
         if expand is False or expand is None:
@@ -348,17 +374,13 @@ class KinemaPipeline:
         and output_type="pil" gives each video as a list of PIL images, "pt" one float tensor (N, T, 3, H, W)
         in [0, 1] ("np", the default: uint8 arrays (N, T, H, W, 3))."""
         seed = seed_from(seed, generator)
-        if num_videos_per_prompt is not None:
-            if num_videos != 1 and num_videos != num_videos_per_prompt:
-                raise ValueError(f"num_videos={num_videos} and num_videos_per_prompt={num_videos_per_prompt} disagree; "
-                                 "pass one of them")
-            num_videos = num_videos_per_prompt
+        num_videos = videos_per_prompt(num_videos, num_videos_per_prompt)
         prompts = prompt_list(prompt)
         negatives = self.negatives_for(negative_prompt, len(prompts))
         captions = [self.caption_for(text, expand) for text in prompts]
         steps = num_inference_steps if num_inference_steps is not None else self.config.steps
-        scale = guidance_scale if guidance_scale is not None else self.config.guidance_scale
-        self.check_settings(steps, scale, num_videos)
+        self.check_settings(steps, guidance_scale if guidance_scale is not None else self.config.guidance_scale,
+                            num_videos)
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}; got {output_type!r}")
         if edit_noise not in EDIT_NOISES:
@@ -366,11 +388,7 @@ class KinemaPipeline:
         request = prepare_task(self.limits, num_frames=num_frames, height=height, width=width, image=image,
                                last_image=last_image, extend=extend, backward=backward, loop=loop, join=join,
                                video=video, strength=strength)
-        if guidance_scale is None and request.strength is not None and self.config.edit_guidance_scale is not None:
-            scale = self.config.edit_guidance_scale
-        still_scale = self.still_guidance(still_guidance_scale, guidance_scale)
-        if request.plan.task == "text-to-video" and request.plan.timeline == 1:
-            scale = guidance_scale if guidance_scale is not None else still_scale  # the request is a still
+        scale, still_scale = self.guidance_for(request, guidance_scale, still_guidance_scale)
         low_level = self.low_level_given(request, given_latents, given_mask)
         seed = seed if seed is not None else random.randrange(2**31)
         sampler_name = sampler or self.config.sampler
