@@ -225,3 +225,37 @@ def test_a_run_with_object_weights_trains_on_the_world(config, tmp_path) -> None
     coverage = WorldSource(config.seed).object_coverage(0, parse_buckets(config.buckets))
     clips, _ = WorldSource(config.seed).batch(0, parse_buckets(config.buckets))
     assert coverage.shape == clips.shape[:4] and coverage.max() == pytest.approx(1.0)
+
+
+def test_averaging_two_models_mixes_their_transformers_and_keeps_the_first_folder(tiny_model_dir, tmp_path) -> None:
+    from kinema.models.transformer import load_transformer, save_transformer
+    from kinema.training.averaging import average_models
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model_dir, other)
+    moved = load_transformer(other / "transformer")
+    with torch.no_grad():
+        for parameter in moved.parameters():
+            parameter.add_(1.0)
+    save_transformer(moved, other / "transformer", torch.float32)
+    soup = average_models(tiny_model_dir, other, tmp_path / "soup", weight=0.25)
+    first = load_transformer(tiny_model_dir / "transformer").state_dict()
+    mixed = load_transformer(soup / "transformer").state_dict()
+    for name, value in first.items():
+        torch.testing.assert_close(mixed[name], (value + 0.25).half().float(), atol=2e-3, rtol=2e-3)
+    assert (soup / "config.json").read_text() == (tiny_model_dir / "config.json").read_text()
+
+
+def test_averaging_refuses_other_architectures_and_weights_outside_0_1(tiny_model_dir, tmp_path) -> None:
+    from kinema.config import TRANSFORMER_PRESETS
+    from kinema.models.transformer import DiffusionTransformer, save_transformer
+    from kinema.training.averaging import average_models
+
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        average_models(tiny_model_dir, tiny_model_dir, tmp_path / "soup", weight=1.5)
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model_dir, other)
+    wider = dataclasses.replace(TRANSFORMER_PRESETS["tiny-test"], depth=TRANSFORMER_PRESETS["tiny-test"].depth + 1)
+    save_transformer(DiffusionTransformer(wider), other / "transformer")
+    with pytest.raises(ValueError, match="different transformers"):
+        average_models(tiny_model_dir, other, tmp_path / "soup")
