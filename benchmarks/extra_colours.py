@@ -1,15 +1,16 @@
 """Where do extra objects come from? The colours the checker sees that a scene does not have.
 
-The checker counts the object colours it sees (`kinema.evaluation.observe`), so an object whose
-colour drifts to a neighbouring hue for a few frames counts twice. This script looks at every
-extra colour in two places and says how long it lasts and how close it is to a true object:
+The checker counts the object colours it sees (`kinema.evaluation.observe`), so anything drawn in
+a colour the scene lacks is one more object: an object whose colour drifts for a few frames, a
+fringe beside it, or a faint copy elsewhere. This script finds every extra colour in two places
+and says how long it lasts and how near it is, in hue and in place, to a true object:
 
 - `generated`: the eval's two-object seen prompts (its seeds 0 and 1, 20 steps, the model's
   defaults), each clip with more colours than objects;
 - `vae`: VAE round trips of rendered held-out world clips (`kinema.evaluation.vae_quality`'s seed),
   which isolates what the decoder alone does.
 
-Per extra colour: frames visible (of 17), mean area in pixels, the hue step to the nearest
+Per extra colour: frames visible (of 17), mean area in pixels (64x64 clips), the hue step to the nearest
 true colour (1 = the next of the eight object colours), whether it stands in place of the object
 of that hue (which is not seen in most of its frames: the object changed colour), and the
 distance to the nearest true object in frame widths over the frames both are seen (a split or a

@@ -246,7 +246,7 @@ PLACE_NOUNS: frozenset[str] = frozenset(
     interior canvas page paper surface table sheet area environment atmosphere ocean sea water lake river pond
     road street city town forest forests woods jungle mountain mountains hill hills valley cave tunnel park
     garden yard kitchen office house building gallery court pitch track arena sunset sunrise dawn morning
-    afternoon light lighting mood tones palette theme""".split()
+    afternoon lighting mood palette theme""".split()
 )
 # Prepositions that make the "a" after them a place, not a new object ("rolling on a table").
 PREPOSITIONS: frozenset[str] = frozenset(
