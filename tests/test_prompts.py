@@ -73,6 +73,13 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("a black cat", scene(obj(), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
     ("two white dogs", scene(obj(), obj(), unknown=(f"white ({OBJECT_COLOURS})", "dogs"))),
     ("a white room", scene(background="white", unknown=("room",))),
+    # Tones joined by "and" are all the thing's ("black and white"); a prompt may open with them.
+    ("a black and white cat", scene(obj(), unknown=(f"black ({OBJECT_COLOURS})", f"white ({OBJECT_COLOURS})", "cat"))),
+    ("two black and white dogs running left",
+     scene(obj(motion="left"), obj(motion="left"),
+           unknown=(f"black ({OBJECT_COLOURS})", f"white ({OBJECT_COLOURS})", "dogs"))),
+    ("black cat running left", scene(obj(motion="left"), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
+    ("white room", scene(background="white", unknown=("room",))),
     ("a dark forest with a red ball", scene(obj("circle", "red"), background="charcoal", unknown=("forest",))),
     # An unknown thing before a background or weather is still an object, as it is alone ("a cat").
     ("a cat on grass", scene(obj(), background="grass", unknown=("cat",))),

@@ -104,26 +104,34 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
 
 
 def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """A background tone between a count and an unknown thing is that thing's colour, one no object has.
+    """Background tones before an unknown thing, opening the prompt or after a count, are its colours, ones no object has.
 
-    "a black cat" and "two white dogs running" are things (with "black", "white" reported), not a
-    backdrop; "a white room" and "a dark forest", unknown places with nothing moving after them,
-    stay a white and a charcoal background (`PLACE_NOUNS`).
+    "a black cat", "white dog running" and "a black and white cat" are things (with the tones
+    reported), not a backdrop; "a white room" and "a dark forest", unknown places with nothing
+    moving after them, stay a white and a charcoal background (`PLACE_NOUNS`).
     """
     out = list(words)
-    for index, (surface, word) in enumerate(words):
+    for index, (_, word) in enumerate(words):
         opener = words[index - 1][1] if index else None
-        if word is None or word.kind != "tone" or opener is None or opener.kind != "count":
+        if word is None or word.kind != "tone" or (index and (opener is None or opener.kind != "count")):
             continue
-        end = index + 1
+        tones = [index]  # "black and white": tones joined by "and" or "or"
+        while tones[-1] + 2 < len(words) and words[tones[-1] + 1][0] in ("and", "or") and _is_tone(words[tones[-1] + 2][1]):
+            tones.append(tones[-1] + 2)
+        end = tones[-1] + 1
         while end < len(words) and words[end][1] is None:
             end += 1
-        if end == index + 1:
+        if end == tones[-1] + 1:
             continue  # no unknown noun: "a dark background", "a white ball"
         moves = end < len(words) and words[end][1].kind in _MOTION_KINDS  # type: ignore[union-attr]
         if moves or words[end - 1][0] not in PLACE_NOUNS:
-            out[index] = (surface, Word("foreign_colour"))
+            for tone in tones:
+                out[tone] = (words[tone][0], Word("foreign_colour"))
     return out
+
+
+def _is_tone(word: Word | None) -> bool:
+    return word is not None and word.kind == "tone"
 
 
 def places_before_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
