@@ -385,10 +385,13 @@ def test_filler_words_are_not_unknown() -> None:
 
 
 def test_nothing_understood_still_makes_a_world_scene() -> None:
-    expansion = expand_prompt("dragons soaring over castles")
-    assert expansion.unknown == ("dragons", "castles")
+    expansion = expand_prompt("sunset over castles")
+    assert expansion.unknown == ("sunset", "castles")
     assert expansion.filled[0].startswith("count: ")
     assert_reads_back(expansion, expansion.caption)
+    dragons = expand_prompt("dragons soaring over castles")  # things that move: two of them, travelling
+    assert dragons.unknown == ("dragons", "castles") and len(dragons.attributes.objects) == 2
+    assert all(o.motion not in ("still", "spin", None) for o in dragons.attributes.objects)
 
 
 def test_what_the_world_cannot_show_is_reported_not_dropped() -> None:

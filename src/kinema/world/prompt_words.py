@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from kinema.world.vocabulary import LEXICON, LONGEST_PHRASE, NOUN_KINDS, PLACE_NOUNS, PRENOMINAL_KINDS, Word
+from kinema.world.vocabulary import (
+    LEXICON, LONGEST_PHRASE, NOUN_KINDS, PLACE_NOUNS, PREPOSITIONS, PRENOMINAL_KINDS, SCENE_KINDS, Word,
+)
 
 # Words (any script), sentence punctuation, and runs of other non-ASCII symbols (emoji), which are
 # reported as unknown rather than dropped; ASCII symbols such as "-" and "/" only separate words.
@@ -23,12 +25,13 @@ _COLOUR_SUFFIXES = ("coloured", "colored")
 _COLOUR_KINDS = ("colour", "tone", "foreign_colour")
 _MODIFIERS = PRENOMINAL_KINDS - {"direction"}  # words that may stand before a noun: "a *red* top", "the left *red* ball"
 _MOTION_KINDS = ("verb", "motion", "direction", "speed", "across")  # what makes the words before it a subject
+_OPENING_MODIFIERS = (*_COLOUR_KINDS, "size")  # what may stand before an uncounted thing that opens a prompt
 
 
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
     words = toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text)))))
-    return places_before_nouns(tones_of_things(words))
+    return places_before_nouns(tones_of_things(counted_opening_things(words)))
 
 
 def tokenize(text: str) -> list[str]:
@@ -101,6 +104,53 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
         if after_count or (opener == "the" and start < index):
             out[index] = (surface, None)
     return out
+
+
+def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """A prompt that opens with a thing the world does not know, and no count, reads as if "a" stood first.
+
+    "dog running on the beach", "cat on grass", "dog in a park", "the man walking left" and "dog" are one object, as
+    "a dog running" is; a lone plural ("butterflies flying", "some dogs running") is two, as "balls" is.
+    Only when the next word says what the thing does or where it is, or nothing follows: "sunset
+    over the ocean" and "cinematic shot of a dragon" are left alone, and so is a place ("forest at night").
+    """
+    start = 1 if words and words[0][0] in ("the", "some") else 0
+    end = start
+    while end < len(words) and (_opens_thing(words[end][1]) or _joins_modifiers(words, end)):
+        end += 1
+    unknown = [surface for surface, word in words[start:end] if word is None]
+    if not unknown or words[end - 1][1] is not None or unknown[-1] in PLACE_NOUNS:
+        return words
+    after = end
+    while after < len(words) and words[after][1] is not None and words[after][1].kind == "stop":  # type: ignore[union-attr]
+        after += 1  # "on the", "in a"
+    following = words[after][1] if after < len(words) else Word("stop")
+    between = [surface for surface, _ in words[end:after]]
+    # "dog in a park" (a place) and "cat and a dog" (a list) count too; "shot of a dragon" does not.
+    listed_or_placed = between == ["and"] or (between[:1] and between[0] in PREPOSITIONS)
+    if following is None or (following.kind == "count" and not listed_or_placed):
+        return words
+    if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "stop", "count"):
+        return words
+    if words[0][0] == "some" or (len(unknown) == 1 and _looks_plural(unknown[0])):
+        return [("two", Word("count", 2)), *words[start:]]
+    return [("a", Word("count", 1)), *words[start:]]
+
+
+def _opens_thing(word: Word | None) -> bool:
+    return word is None or word.kind in _OPENING_MODIFIERS
+
+
+def _joins_modifiers(words: list[tuple[str, Word | None]], index: int) -> bool:
+    """Whether words[index] is the "and" of "black and white" before a noun."""
+    if words[index][0] not in ("and", "or") or not 0 < index < len(words) - 1:
+        return False
+    before, after = words[index - 1][1], words[index + 1][1]
+    return before is not None and after is not None and _opens_thing(before) and _opens_thing(after)
+
+
+def _looks_plural(noun: str) -> bool:
+    return noun.endswith("s") and not noun.endswith(("ss", "us", "is"))
 
 
 def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
