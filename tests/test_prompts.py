@@ -229,6 +229,11 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("the camera follows a cyan ball moving right", scene(obj("circle", "cyan", motion="right"), camera_pan="right")),
     ("camera following a red square drifting to the upper left",
      scene(obj("square", "red", motion="up-left"), camera_pan="left")),
+    # A tracking camera follows too, unless it is given a direction of its own.
+    ("a horse running across a field, camera tracking",
+     scene(obj(motion="right"), background="grass", camera_pan="right", unknown=("horse",))),
+    ("a ball moving left, tracking shot", scene(obj("circle", motion="left"), camera_pan="left")),
+    ("a ball moving left, the camera tracks right", scene(obj("circle", motion="left"), camera_pan="right")),
     ("the camera follows a ball",
      scene(obj("circle"), unknown=("follows (the camera follows an object moving left or right)",))),
     # Between two objects, following and chasing say both go the same way; comparatives set speeds.

@@ -1,11 +1,11 @@
-"""Prompt text to the words the reader takes in: tokens, set phrases, and five corrections of what they mean.
+"""Prompt text to the words the reader takes in: tokens, set phrases, and six corrections of what they mean.
 
 `lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
-`toys_as_nouns`, `tones_of_things` and `places_before_nouns` then fix readings a
-word-by-word pass would get wrong ("a sand-coloured cube" is a cube of that colour, not a cube on
-sand; "shape: triangle" is one object; "a spinning top" is a toy, not the direction up; "a black
-cat" is a black thing, not a black background; "the left ball" is where a ball is, not
-where it goes).
+`toys_as_nouns`, `counted_opening_things`, `tones_of_things` and `places_before_nouns` then fix
+readings a word-by-word pass would get wrong ("a sand-coloured cube" is a cube of that colour, not a
+cube on sand; "shape: triangle" is one object; "a spinning top" is a toy, not the direction up;
+"dog running" is a dog, as "a dog running" is; "a black cat" is a black thing, not a black
+background; "the left ball" is where a ball is, not where it goes).
 """
 
 from __future__ import annotations
@@ -109,10 +109,11 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
 def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
     """A prompt that opens with a thing the world does not know, and no count, reads as if "a" stood first.
 
-    "dog running on the beach", "cat on grass", "dog in a park", "the man walking left" and "dog" are one object, as
-    "a dog running" is; a lone plural ("butterflies flying", "some dogs running") is two, as "balls" is.
+    "dog running on the beach", "cat on grass", "dog in a park", "the man walking left" and "dog"
+    are one object, as "a dog running" is; a lone plural ("butterflies flying", "some dogs running")
+    is two, as "balls" is.
     Only when the next word says what the thing does or where it is, or nothing follows: "sunset
-    over the ocean" and "cinematic shot of a dragon" are left alone, and so is a place ("forest at night").
+    over the ocean" and "painting of a dragon" are left alone, and so is a place ("forest at night").
     """
     start = 1 if words and words[0][0] in ("the", "some") else 0
     end = start
@@ -122,11 +123,11 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     if not unknown or words[end - 1][1] is not None or unknown[-1] in PLACE_NOUNS:
         return words
     after = end
-    while after < len(words) and words[after][1] is not None and words[after][1].kind == "stop":  # type: ignore[union-attr]
+    while after < len(words) and _is_stop(words[after][1]):
         after += 1  # "on the", "in a"
     following = words[after][1] if after < len(words) else Word("stop")
     between = [surface for surface, _ in words[end:after]]
-    # "dog in a park" (a place) and "cat and a dog" (a list) count too; "shot of a dragon" does not.
+    # "dog in a park" (a place) and "cat and a dog" (a list) count too; "painting of a dragon" does not.
     listed_or_placed = between == ["and"] or (between[:1] and between[0] in PREPOSITIONS)
     if following is None or (following.kind == "count" and not listed_or_placed):
         return words
@@ -135,6 +136,10 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     if words[0][0] == "some" or (len(unknown) == 1 and _looks_plural(unknown[0])):
         return [("two", Word("count", 2)), *words[start:]]
     return [("a", Word("count", 1)), *words[start:]]
+
+
+def _is_stop(word: Word | None) -> bool:
+    return word is not None and word.kind == "stop"
 
 
 def _opens_thing(word: Word | None) -> bool:

@@ -537,6 +537,8 @@ class _Reader:
     def _note_pan(self, text: str) -> None:
         if text.startswith("pan") and self.camera_pan is None:
             self.pan_without_direction = True
+        elif text.startswith("track") and self.follow is None:
+            self.follow = text  # "camera tracking", "a tracking shot": it follows, unless a direction is given
 
     def _on_camera_none(self, text: str, word: Word, following: Word | None) -> None:
         self.camera_pan = "none"
