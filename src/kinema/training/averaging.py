@@ -27,8 +27,9 @@ def average_models(first: str | Path, second: str | Path, folder: str | Path, we
     if a.config != b.config:
         raise ValueError(f"{first} and {second} have different transformers ({a.config} against {b.config}); "
                          "only runs of one architecture can be averaged")
+    second_weights = b.state_dict()
     with torch.no_grad():
-        mixed = {name: torch.lerp(value, b.state_dict()[name], weight) for name, value in a.state_dict().items()}
+        mixed = {name: torch.lerp(value, second_weights[name], weight) for name, value in a.state_dict().items()}
     if folder.resolve() != first.resolve():
         shutil.copytree(first, folder, dirs_exist_ok=True)
     a.load_state_dict(mixed)
