@@ -21,7 +21,7 @@ from dataclasses import replace
 from kinema.world.prompt_groups import NounGroup, find_referent, split
 from kinema.world.prompt_motion import direction_name, followed_pan, relate
 from kinema.world.prompt_words import read_words
-from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, SHAPES, Attributes, SceneAttributes
+from kinema.world.spec import BACKGROUNDS, COLOURS, DIRECTIONS, PANNABLE_BACKGROUNDS, SHAPES, SceneAttributes
 from kinema.world.vocabulary import (
     ATTACHING_WORDS,
     DESTINATION_PREPOSITIONS,
