@@ -81,15 +81,15 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("black cat running left", scene(obj(motion="left"), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
     ("white room", scene(background="white", unknown=("room",))),
     # A thing that opens the prompt with no count is one (a lone plural two), when its next words say
-    # what it does or where it is, or nothing follows; not a place, nor "a shot of ...".
+    # what it does or where it is; not a place, nor "a painting of ...", nor a word alone.
     ("dog running on the beach", scene(obj(travels=True), background="beige", unknown=("dog",))),
     ("the man walking left", scene(obj(motion="left"), unknown=("man",))),
-    ("cat", scene(obj(), unknown=("cat",))),
+    ("cat", scene(unknown=("cat",))),
     ("dog in a park", scene(obj(), unknown=("dog", "park"))),
     ("cat and a dog", scene(obj(), obj(), unknown=("cat", "dog"))),
     ("butterflies flying", scene(obj(travels=True), obj(travels=True), unknown=("butterflies",))),
     ("some dogs running", scene(obj(travels=True), obj(travels=True), unknown=("dogs",))),
-    ("the cat sleeps", scene(obj(), unknown=("cat", "sleeps"))),
+    ("the cat sleeps on the grass", scene(obj(), background="grass", unknown=("cat", "sleeps"))),
     ("black and white cat on grass",
      scene(obj(), background="grass", unknown=(f"black ({OBJECT_COLOURS})", f"white ({OBJECT_COLOURS})", "cat"))),
     ("forest at night", scene(background="night", unknown=("forest",))),

@@ -109,11 +109,10 @@ def toys_as_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word 
 def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
     """A prompt that opens with a thing the world does not know, and no count, reads as if "a" stood first.
 
-    "dog running on the beach", "cat on grass", "dog in a park", "the man walking left" and "dog"
-    are one object, as "a dog running" is; a lone plural ("butterflies flying", "some dogs running")
-    is two, as "balls" is.
-    Only when the next word says what the thing does or where it is, or nothing follows: "sunset
-    over the ocean" and "painting of a dragon" are left alone, and so is a place ("forest at night").
+    "dog running on the beach", "cat on grass", "dog in a park" and "the man walking left" are one
+    object, as "a dog running" is; a lone plural ("butterflies flying", "some dogs running") is two,
+    as "balls" is. Only when the next words say what the thing does or where it is: "hello there",
+    "sunset over the ocean" and "painting of a dragon" are left alone, and so is a place ("forest at night").
     """
     start = 1 if words and words[0][0] in ("the", "some") else 0
     end = start
@@ -125,13 +124,15 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     after = end
     while after < len(words) and _is_stop(words[after][1]):
         after += 1  # "on the", "in a"
-    following = words[after][1] if after < len(words) else Word("stop")
+    if after == len(words):
+        return words  # "hello there", "cat": nothing says it is a thing that is somewhere or does something
+    following = words[after][1]
     between = [surface for surface, _ in words[end:after]]
     # "dog in a park" (a place) and "cat and a dog" (a list) count too; "painting of a dragon" does not.
     listed_or_placed = between == ["and"] or (between[:1] and between[0] in PREPOSITIONS)
     if following is None or (following.kind == "count" and not listed_or_placed):
         return words
-    if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "stop", "count"):
+    if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "count"):
         return words
     if words[0][0] == "some" or (len(unknown) == 1 and _looks_plural(unknown[0])):
         return [("two", Word("count", 2)), *words[start:]]
