@@ -129,7 +129,7 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     following = words[after][1]
     between = [surface for surface, _ in words[end:after]]
     # "dog in a park" (a place) and "cat and a dog" (a list) count too; "painting of a dragon" does not.
-    listed_or_placed = between == ["and"] or (between[:1] and between[0] in PREPOSITIONS)
+    listed_or_placed = between == ["and"] or (bool(between) and between[0] in PREPOSITIONS)
     if following is None or (following.kind == "count" and not listed_or_placed):
         return words
     if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "count"):
@@ -160,10 +160,10 @@ def _looks_plural(noun: str) -> bool:
 
 
 def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
-    """Background tones before an unknown thing, opening the prompt or after a count, are its colours, ones no object has.
+    """Background tones before an unknown thing, opening the prompt or after a count, are its colours.
 
     "a black cat", "white dog running" and "a black and white cat" are things (with the tones
-    reported), not a backdrop; "a white room" and "a dark forest", unknown places with nothing
+    reported as colours no object has), not a backdrop; "a white room" and "a dark forest", unknown places with nothing
     moving after them, stay a white and a charcoal background (`PLACE_NOUNS`).
     """
     out = list(words)
@@ -171,9 +171,7 @@ def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Wor
         opener = words[index - 1][1] if index else None
         if word is None or word.kind != "tone" or (index and (opener is None or opener.kind != "count")):
             continue
-        tones = [index]  # "black and white": tones joined by "and" or "or"
-        while tones[-1] + 2 < len(words) and words[tones[-1] + 1][0] in ("and", "or") and _is_tone(words[tones[-1] + 2][1]):
-            tones.append(tones[-1] + 2)
+        tones = _tone_run(words, index)
         end = tones[-1] + 1
         while end < len(words) and words[end][1] is None:
             end += 1
@@ -186,8 +184,15 @@ def tones_of_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Wor
     return out
 
 
-def _is_tone(word: Word | None) -> bool:
-    return word is not None and word.kind == "tone"
+def _tone_run(words: list[tuple[str, Word | None]], index: int) -> list[int]:
+    """Where the tones joined by "and" or "or" from words[index] stand ("black and white")."""
+    tones = [index]
+    while tones[-1] + 2 < len(words) and words[tones[-1] + 1][0] in ("and", "or"):
+        after = words[tones[-1] + 2][1]
+        if after is None or after.kind != "tone":
+            break
+        tones.append(tones[-1] + 2)
+    return tones
 
 
 def places_before_nouns(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
