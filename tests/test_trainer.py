@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from kinema.data.sources import DIRECTIONAL_SCENES, WorldSource
+from kinema.data.sources import DIRECTIONAL_SCENES, EVENT_SCENES, WorldSource
 from kinema.data.world_stream import parse_buckets, world_batch
 from kinema.training.masks import parse_mask_mix, sample_given_masks
 from kinema.training.trainer import TrainConfig, train
@@ -178,7 +178,24 @@ def test_motion_focus_draws_its_share_of_steps_from_straight_line_scenes() -> No
     assert np.array_equal(WorldSource(3).batch(0, buckets)[0], world_batch(3, 0, buckets)[0])  # off by default
 
 
+def test_event_focus_draws_bounces_and_walls_without_moving_the_motion_focus_steps() -> None:
+    def events(dist) -> tuple[int, int]:
+        scenes = [sample_scene(seed, dist=dist) for seed in range(200)]
+        return (sum(any(o.motion == "bounce" for o in s.objects) for s in scenes), sum(s.occluder is not None for s in scenes))
+
+    (world_bounces, world_walls), (event_bounces, event_walls) = events(WorldSource().distribution), events(EVENT_SCENES)
+    assert event_bounces > 2 * world_bounces and event_walls > 2 * world_walls
+    motion_only, both = WorldSource(3, motion_focus=0.4), WorldSource(3, motion_focus=0.4, event_focus=0.3)
+    kinds = [(motion_only.scenes(step), both.scenes(step)) for step in range(200)]
+    assert all(b is DIRECTIONAL_SCENES for a, b in kinds if a is DIRECTIONAL_SCENES)  # the same motion steps
+    assert 30 <= sum(b is EVENT_SCENES for _, b in kinds) <= 90
+    assert not any(a is EVENT_SCENES for a, _ in kinds)
+
+
 @pytest.mark.parametrize("settings, message", [({"motion_focus": 1.5}, "share of steps"),
+                                               ({"event_focus": -0.1}, "event_focus is a share of steps"),
+                                               ({"event_focus": 0.2, "cache": "out/cache"}, "event_focus draws fresh"),
+                                               ({"motion_focus": 0.7, "event_focus": 0.4}, "together at most 1"),
                                                ({"motion_focus": 0.5, "data": "clips/"}, "needs --data world"),
                                                ({"object_weight": -1.0}, "object_weight must be 0 or more"),
                                                ({"object_weight": 3.0, "cache": "out/cache"}, "needs --data world")])

@@ -60,6 +60,9 @@ FIELD_HELP: dict[str, str] = {
     "motion_focus": "share of steps (0-1) drawn from scenes of one to three objects, each moving in a straight "
     "line or still, with no wall, pan or weather, where the direction words are what the caption decides "
     "(--data world only, no --cache)",
+    "event_focus": "share of steps (0-1) drawn from the full world with four times the bounces and a wall tried in "
+    "every scene (about a quarter of scenes get one): the events that are a few clips in a hundred of the world "
+    "(--data world only, no --cache; motion_focus + event_focus at most 1)",
     "object_weight": "extra weight of the flow loss on latent cells an object covers (0 = off; 3: such a cell counts "
     "four times a background cell): objects are a few percent of each frame, so in the plain mean their colour, "
     "shape and place weigh little next to the background (--data world only, no --cache)",

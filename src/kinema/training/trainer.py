@@ -53,6 +53,7 @@ class TrainConfig:
     timestep_shift: float = 3.0  # towards noise: an x0 error at time t costs 1/t^2 as a velocity (benchmarks/overfit.py)
     motion_weight: float = 0.0  # weight of the error in frame-to-frame changes, next to the plain flow loss
     motion_focus: float = 0.0  # share of world steps from straight-line scenes (kinema.data.sources)
+    event_focus: float = 0.0  # share of world steps from scenes rich in bounces and walls (kinema.data.sources)
     object_weight: float = 0.0  # extra loss weight of latent cells an object touches (world data only)
     seed: int = 0
     checkpoint_every: int = 200
@@ -70,10 +71,15 @@ class TrainConfig:
             raise ValueError("caption_dropout and ema_decay must be in [0, 1)")
         if not self.motion_weight >= 0.0:
             raise ValueError(f"motion_weight must be 0 or more; got {self.motion_weight}")
-        if not 0.0 <= self.motion_focus <= 1.0:
-            raise ValueError(f"motion_focus is a share of steps, in [0, 1]; got {self.motion_focus}")
-        if self.motion_focus and (self.data != "world" or self.cache):
-            raise ValueError("motion_focus draws fresh scenes of the procedural world: it needs --data world and no --cache")
+        for name in ("motion_focus", "event_focus"):
+            share = getattr(self, name)
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} is a share of steps, in [0, 1]; got {share}")
+            if share and (self.data != "world" or self.cache):
+                raise ValueError(f"{name} draws fresh scenes of the procedural world: it needs --data world and no --cache")
+        if self.motion_focus + self.event_focus > 1.0:
+            raise ValueError(f"motion_focus and event_focus share the steps: together at most 1; got "
+                             f"{self.motion_focus} + {self.event_focus}")
         if not self.object_weight >= 0.0:
             raise ValueError(f"object_weight must be 0 or more; got {self.object_weight}")
         if self.object_weight and (self.data != "world" or self.cache):
@@ -100,7 +106,7 @@ def make_source(config: TrainConfig):
     from kinema.data.sources import VideoFolder, WorldSource
 
     if config.data == "world":
-        return WorldSource(config.seed, motion_focus=config.motion_focus)
+        return WorldSource(config.seed, motion_focus=config.motion_focus, event_focus=config.event_focus)
     return VideoFolder(config.data, config.seed)
 
 
