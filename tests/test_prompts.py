@@ -81,10 +81,9 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("black cat running left", scene(obj(motion="left"), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
     ("white room", scene(background="white", unknown=("room",))),
     # A thing that opens the prompt with no count is one (a lone plural two), when its next words say
-    # what it does or where it is; not a place, nor "a painting of ...", nor a word alone.
+    # what it does or where it is, or when it stands alone; not a place, nor "a painting of ...".
     ("dog running on the beach", scene(obj(travels=True), background="beige", unknown=("dog",))),
     ("the man walking left", scene(obj(motion="left"), unknown=("man",))),
-    ("cat", scene(unknown=("cat",))),
     ("dog in a park", scene(obj(), unknown=("dog", "park"))),
     ("cat and a dog", scene(obj(), obj(), unknown=("cat", "dog"))),
     ("butterflies flying", scene(obj(travels=True), obj(travels=True), unknown=("butterflies",))),
@@ -92,6 +91,14 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("the cat sleeps on the grass", scene(obj(), background="grass", unknown=("cat", "sleeps"))),
     ("black and white cat on grass",
      scene(obj(), background="grass", unknown=(f"black ({OBJECT_COLOURS})", f"white ({OBJECT_COLOURS})", "cat"))),
+    # The thing alone is one thing, or two for a plural; a place alone or "hello there" is not a thing.
+    ("cat", scene(obj(), unknown=("cat",))),
+    ("fluffy cat", scene(obj(), unknown=("fluffy", "cat"))),
+    ("the dogs", scene(obj(), obj(), unknown=("dogs",))),
+    ("big dogs", scene(obj(size="large"), obj(size="large"), unknown=("dogs",))),
+    ("black cat", scene(obj(), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
+    ("hello there", scene(unknown=("hello",))),
+    ("ocean", scene(unknown=("ocean",))),
     ("forest at night", scene(background="night", unknown=("forest",))),
     ("sunset over the ocean", scene(unknown=("sunset", "ocean"))),
     ("painting of a dragon flying", scene(obj(travels=True), unknown=("painting", "dragon"))),

@@ -111,8 +111,9 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
 
     "dog running on the beach", "cat on grass", "dog in a park" and "the man walking left" are one
     object, as "a dog running" is; a lone plural ("butterflies flying", "some dogs running") is two,
-    as "balls" is. Only when the next words say what the thing does or where it is: "hello there",
-    "sunset over the ocean" and "painting of a dragon" are left alone, and so is a place ("forest at night").
+    as "balls" is. Only when the next words say what the thing does or where it is, or nothing follows
+    it ("cat", "black cat"): "hello there", "sunset over the ocean" and "painting of a dragon" are left
+    alone, and so is a place ("forest at night", "ocean").
     """
     start = 1 if words and words[0][0] in ("the", "some") else 0
     end = start
@@ -125,7 +126,9 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     while after < len(words) and _is_stop(words[after][1]):
         after += 1  # "on the", "in a"
     if after == len(words):
-        return words  # "hello there", "cat": nothing says it is a thing that is somewhere or does something
+        # The thing alone ("cat", "the dogs", "fluffy cat") is what the user wants to see; "hello there"
+        # (ending in a stop word) says nothing of a thing.
+        return _counted(words, start, unknown) if after == end else words
     following = words[after][1]
     between = [surface for surface, _ in words[end:after]]
     # "dog in a park" (a place) and "cat and a dog" (a list) count too; "painting of a dragon" does not.
@@ -134,6 +137,11 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
         return words
     if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "count"):
         return words
+    return _counted(words, start, unknown)
+
+
+def _counted(words: list[tuple[str, Word | None]], start: int, unknown: list[str]) -> list[tuple[str, Word | None]]:
+    """words from `start` after "a", or "two" for "some" or a lone plural ("big dogs"; "cat sleeps" is one)."""
     if words[0][0] == "some" or (len(unknown) == 1 and _looks_plural(unknown[0])):
         return [("two", Word("count", 2)), *words[start:]]
     return [("a", Word("count", 1)), *words[start:]]
