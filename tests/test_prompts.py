@@ -98,6 +98,12 @@ CASES: list[tuple[str, SceneAttributes]] = [
     ("big dogs", scene(obj(size="large"), obj(size="large"), unknown=("dogs",))),
     ("black cat", scene(obj(), unknown=(f"black ({OBJECT_COLOURS})", "cat"))),
     ("hello there", scene(unknown=("hello",))),
+    # A thing listed after a counted thing, with no count of its own, is counted the same way.
+    ("a cat and dog running", scene(obj(travels=True), obj(travels=True), unknown=("cat", "dog"))),
+    ("the cat and the dog", scene(obj(), obj(), unknown=("cat", "dog"))),
+    ("a ball and stick", scene(obj("circle"), obj(), unknown=("stick",))),
+    ("a cat sleeps and dreams", scene(obj(), unknown=("cat", "sleeps", "dreams"))),
+    ("cats and dogs running", scene(*[obj(travels=True)] * 4, unknown=("cats", "dogs"))),  # expansion reports 4 > 3
     ("ocean", scene(unknown=("ocean",))),
     ("forest at night", scene(background="night", unknown=("forest",))),
     ("sunset over the ocean", scene(unknown=("sunset", "ocean"))),

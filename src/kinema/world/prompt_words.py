@@ -1,11 +1,12 @@
-"""Prompt text to the words the reader takes in: tokens, set phrases, and six corrections of what they mean.
+"""Prompt text to the words the reader takes in: tokens, set phrases, and seven corrections of what they mean.
 
 `lex` matches the vocabulary's set phrases greedily; `colour_suffixes_dropped`, `labels_dropped`,
-`toys_as_nouns`, `counted_opening_things`, `tones_of_things` and `places_before_nouns` then fix
-readings a word-by-word pass would get wrong ("a sand-coloured cube" is a cube of that colour, not a
-cube on sand; "shape: triangle" is one object; "a spinning top" is a toy, not the direction up;
-"dog running" is a dog, as "a dog running" is; "a black cat" is a black thing, not a black
-background; "the left ball" is where a ball is, not where it goes).
+`toys_as_nouns`, `counted_opening_things`, `counted_listed_things`, `tones_of_things` and
+`places_before_nouns` then fix readings a word-by-word pass would get wrong ("a sand-coloured cube"
+is a cube of that colour, not a cube on sand; "shape: triangle" is one object; "a spinning top" is a
+toy, not the direction up; "dog running" is a dog, as "a dog running" is; "a cat and dog" are two
+things; "a black cat" is a black thing, not a black background; "the left ball" is where a ball is,
+not where it goes).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _OPENING_MODIFIERS = (*_COLOUR_KINDS, "size")  # what may stand before an uncoun
 def read_words(text: str) -> list[tuple[str, Word | None]]:
     """A prompt as (surface, Word or None) pairs, ready for the reader."""
     words = toys_as_nouns(labels_dropped(colour_suffixes_dropped(lex(tokenize(text)))))
-    return places_before_nouns(tones_of_things(counted_opening_things(words)))
+    return places_before_nouns(tones_of_things(counted_listed_things(counted_opening_things(words))))
 
 
 def tokenize(text: str) -> list[str]:
@@ -117,9 +118,12 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     """
     start = 1 if words and words[0][0] in ("the", "some") else 0
     end = start
-    while end < len(words) and (_opens_thing(words[end][1]) or _joins_modifiers(words, end)):
+    while end < len(words) and (_opens_thing(words[end][1]) or _joins_modifiers(words, end)
+                                 or _lists_things(words, end)):
         end += 1
     unknown = [surface for surface, word in words[start:end] if word is None]
+    listed = next((index for index in range(start, end) if _lists_things(words, index)), end)  # "cats and dogs"
+    first = [surface for surface, word in words[start:listed] if word is None]
     if not unknown or words[end - 1][1] is not None or unknown[-1] in PLACE_NOUNS:
         return words
     after = end
@@ -128,23 +132,54 @@ def counted_opening_things(words: list[tuple[str, Word | None]]) -> list[tuple[s
     if after == len(words):
         # The thing alone ("cat", "the dogs", "fluffy cat") is what the user wants to see; "hello there"
         # (ending in a stop word) says nothing of a thing.
-        return _counted(words, start, unknown) if after == end else words
+        return _counted(words, start, first) if after == end else words
     following = words[after][1]
     between = [surface for surface, _ in words[end:after]]
     # "dog in a park" (a place) and "cat and a dog" (a list) count too; "painting of a dragon" does not.
     listed_or_placed = between == ["and"] or (bool(between) and between[0] in PREPOSITIONS)
+    if following is None and between in (["and"], ["and", "the"]) and words[after][0] not in PLACE_NOUNS:
+        return _counted(words, start, first)  # "the cat and the dog": counted_listed_things counts the dog
     if following is None or (following.kind == "count" and not listed_or_placed):
         return words
     if following.kind not in (*_MOTION_KINDS, *SCENE_KINDS, "follow", "count"):
         return words
-    return _counted(words, start, unknown)
+    return _counted(words, start, first)
 
 
 def _counted(words: list[tuple[str, Word | None]], start: int, unknown: list[str]) -> list[tuple[str, Word | None]]:
     """words from `start` after "a", or "two" for "some" or a lone plural ("big dogs"; "cat sleeps" is one)."""
-    if words[0][0] == "some" or (len(unknown) == 1 and _looks_plural(unknown[0])):
-        return [("two", Word("count", 2)), *words[start:]]
-    return [("a", Word("count", 1)), *words[start:]]
+    return [_count_of(unknown, words[0][0] == "some"), *words[start:]]
+
+
+def _count_of(unknown: list[str], some: bool = False) -> tuple[str, Word]:
+    """The count of an uncounted thing named by these unknown words."""
+    if some or (len(unknown) == 1 and _looks_plural(unknown[0])):
+        return ("two", Word("count", 2))
+    return ("a", Word("count", 1))
+
+
+def counted_listed_things(words: list[tuple[str, Word | None]]) -> list[tuple[str, Word | None]]:
+    """A thing the world does not know, listed with no count after a counted thing, is counted too.
+
+    "a cat and dog running" and "the cat and the dog" are a cat and a dog, as "a cat and a dog
+    running" is, and "cats and dogs running" two and two (more than a scene holds, which the reader
+    reports); "a red and blue ball" and "a ball and a cat" already say what they mean.
+    """
+    out: list[tuple[str, Word | None]] = []
+    index = 0
+    while index < len(words):
+        out.append(words[index])
+        noun = index + 2 if words[index + 1:index + 2] and words[index + 1][0] == "the" else index + 1
+        if words[index][0] == "and" and index > 0 and noun < len(words) and words[noun][1] is None:
+            counted = any(earlier is not None and earlier.kind == "count" for _, earlier in words[:index])
+            if counted and words[noun][0] not in PLACE_NOUNS and _names_thing(words, index - 1):
+                end = noun
+                while end < len(words) and words[end][1] is None:
+                    end += 1
+                out.append(_count_of([surface for surface, _ in words[noun:end]]))
+                index = noun - 1  # "the" gives way to the count
+        index += 1
+    return out
 
 
 def _is_stop(word: Word | None) -> bool:
@@ -161,6 +196,21 @@ def _joins_modifiers(words: list[tuple[str, Word | None]], index: int) -> bool:
         return False
     before, after = words[index - 1][1], words[index + 1][1]
     return before is not None and after is not None and _opens_thing(before) and _opens_thing(after)
+
+
+def _lists_things(words: list[tuple[str, Word | None]], index: int) -> bool:
+    """Whether words[index] is the "and" between two things the world does not know ("cats and dogs")."""
+    if words[index][0] != "and" or not 0 < index < len(words) - 1:
+        return False
+    return _names_thing(words, index - 1) and words[index + 1][1] is None and words[index + 1][0] not in PLACE_NOUNS
+
+
+def _names_thing(words: list[tuple[str, Word | None]], index: int) -> bool:
+    """Whether words[index] is a noun: a known one, or one unknown after a known word ("the cat", not "cat sleeps")."""
+    word = words[index][1]
+    if word is not None:
+        return word.kind in NOUN_KINDS
+    return index == 0 or words[index - 1][1] is not None
 
 
 def _looks_plural(noun: str) -> bool:
